@@ -1,0 +1,138 @@
+"""The ``grader`` command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from grader.errors import ExitCode, GraderError
+from grader.models import fetch_command, locate, resolve
+from grader.progress import rich_progress
+from grader.report import render, write_csv, write_json
+from grader.runner import GradeOptions, grade
+from grader.tasks import available_tasks, load_task
+from grader.tasks.registry import read_task_file
+
+app = typer.Typer(
+    help="Grade personalized text-to-image submissions exactly as the courses do.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Off a terminal rich assumes 80 columns; reports read better a little wider (COLUMNS still wins).
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
+err = Console(stderr=True)
+
+ModelsOption = Annotated[
+    Optional[Path],
+    typer.Option("--models", help="Folder holding models as DIR/<org>/<name>; used alone when given."),
+]
+
+
+def _fail(exc: GraderError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(int(exc.exit_code))
+
+
+@app.command()
+def check(
+    submission: Annotated[Path, typer.Argument(help="Submission folder or .zip.")],
+    task: Annotated[str, typer.Option(help="Task name (see `grader tasks`) or a task file.")],
+    data: Annotated[Path, typer.Option(help="The task's data folder (e.g. the one with metadata.json).")],
+    baseline: Annotated[str, typer.Option(help="Tier to compare with.")] = "boss",
+    models: ModelsOption = None,
+    text_template: Annotated[
+        Optional[str], typer.Option(help="Override the task's CLIP text, e.g. 'a {name} {text_cond}'.")
+    ] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full result as JSON.")] = None,
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write per-image scores as CSV.")] = None,
+    per_image: Annotated[bool, typer.Option(help="Also print every image's scores.")] = False,
+) -> None:
+    """Grade SUBMISSION and compare it with a baseline tier.
+
+    Exit codes: 0 all pass, 1 graded but below the baseline, 2 could not grade (usage or input), 3 model missing.
+    """
+    try:
+        spec = load_task(task)
+        options = GradeOptions(tier=baseline, models_dir=models, text_template=text_template)
+        with rich_progress(err) as progress:
+            result = grade(spec, submission, data, options, progress)
+    except GraderError as exc:
+        raise _fail(exc) from exc
+    render(result, out, per_image=per_image)
+    if json_path:
+        write_json(result, json_path)
+        out.print(f"[dim]JSON written to {json_path}[/]", highlight=False)
+    if csv_path:
+        write_csv(result, csv_path)
+        out.print(f"[dim]CSV written to {csv_path}[/]", highlight=False)
+    raise typer.Exit(int(result.exit_code))
+
+
+@app.command()
+def tasks() -> None:
+    """List the tasks and their tiers."""
+    table = Table(title="Tasks")
+    for column in ("task", "description", "tiers"):
+        table.add_column(column)
+    for name, path in sorted(available_tasks().items()):
+        try:
+            spec = read_task_file(path)
+        except GraderError as exc:
+            table.add_row(name, f"[red]{exc}[/]", "")
+            continue
+        table.add_row(name, spec.description, ", ".join(spec.tiers))
+    out.print(table)
+
+
+@app.command("models")
+def models_command(
+    task: Annotated[str, typer.Option(help="Task whose models to list.")],
+    models: ModelsOption = None,
+    fetch: Annotated[bool, typer.Option(help="Download missing models into the Hugging Face cache.")] = False,
+) -> None:
+    """Show each model a task needs and whether it is present (exit 3 if any is missing)."""
+    try:
+        spec = load_task(task)
+        missing = 0
+        table = Table(title=f"Models for {spec.name}")
+        for column in ("used by", "model", "status"):
+            table.add_column(column)
+        for encoder in spec.encoders():
+            used_by = ", ".join(m.label for m in spec.metrics.values() if m.encoder.key == encoder.key)
+            found = locate(encoder.model, models, encoder.revision)
+            if found is None and fetch:
+                found = resolve(encoder.model, models, encoder.revision, purpose=used_by)
+            if found is None:
+                missing += 1
+                status = f"[red]missing[/] - get it with: {fetch_command(encoder.model, models)}"
+            else:
+                test = " [magenta](test model)[/]" if found.is_test_model else ""
+                status = f"[green]present[/] ({found.source}: {found.path}){test}"
+            table.add_row(used_by, encoder.model, status)
+        out.print(table)
+    except GraderError as exc:
+        raise _fail(exc) from exc
+    raise typer.Exit(int(ExitCode.MODEL_MISSING if missing else ExitCode.PASSED))
+
+
+@app.command()
+def demo() -> None:
+    """Grade the bundled synthetic ml2025-hw10 submission with tiny test models (no download needed)."""
+    from grader.demo import run_demo
+
+    try:
+        code = run_demo(out, err)
+    except GraderError as exc:
+        raise _fail(exc) from exc
+    raise typer.Exit(int(code))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,37 @@
+"""CLIP projected image and text embeddings (the vectors whose cosine the CLIP scores use)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from grader.encoders.base import Encoder, batched, projected
+
+
+class ClipEncoder(Encoder):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from transformers import AutoTokenizer, CLIPModel
+
+        self.model = CLIPModel.from_pretrained(self.resolved.path).to(self.device).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
+        self.max_tokens = int(self.model.config.text_config.max_position_embeddings)
+
+    def _image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return projected(self.model.get_image_features(pixel_values=pixel_values))
+
+    def too_long(self, texts: Sequence[str]) -> list[str]:
+        """Texts over the model's token limit; they are cut to the limit, keeping the end-of-text token."""
+        return [t for t in texts if len(self.tokenizer(t)["input_ids"]) > self.max_tokens]
+
+    @torch.inference_mode()
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        chunks = []
+        for batch in batched(list(texts), 64):
+            tokens = self.tokenizer(
+                list(batch), padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
+            ).to(self.device)
+            chunks.append(projected(self.model.get_text_features(**tokens)).float().cpu().numpy())
+        return np.concatenate(chunks)

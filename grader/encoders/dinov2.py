@@ -1,0 +1,18 @@
+"""DINOv2 image embeddings: the layer-normed CLS token (``Dinov2Model.pooler_output``)."""
+
+from __future__ import annotations
+
+import torch
+
+from grader.encoders.base import Encoder
+
+
+class Dinov2Encoder(Encoder):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from transformers import Dinov2Model
+
+        self.model = Dinov2Model.from_pretrained(self.resolved.path).to(self.device).eval()
+
+    def _image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.model(pixel_values=pixel_values).pooler_output

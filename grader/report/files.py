@@ -1,0 +1,61 @@
+"""File exports. Written next to a temporary name and renamed, so a failed write never leaves half a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from grader.result import GradeResult
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(result: GradeResult, path: Path) -> None:
+    _atomic_write(path, json.dumps(result.to_dict(), indent=2) + "\n")
+
+
+def images_frame(result: GradeResult) -> pd.DataFrame:
+    """One row per graded image: subject, file, one column per metric."""
+    rows = [{"subject": i.subject, "file": i.file, **i.scores} for i in result.images]
+    return pd.DataFrame(rows, columns=["subject", "file", *_metric_names(result)])
+
+
+def subjects_frame(result: GradeResult) -> pd.DataFrame:
+    """One row per subject and metric, with threshold, margin and verdicts."""
+    rows = [
+        {
+            "subject": s.subject,
+            "verdict": s.verdict.value,
+            "metric": m.metric,
+            "value": m.value,
+            "threshold": m.threshold,
+            "margin": m.margin,
+            "passed": m.passed,
+            "n_images": m.n,
+        }
+        for s in result.subjects
+        for m in s.metrics.values()
+    ]
+    return pd.DataFrame(rows)
+
+
+def _metric_names(result: GradeResult) -> list[str]:
+    return list(result.subjects[0].metrics) if result.subjects else []
+
+
+def write_csv(result: GradeResult, path: Path) -> None:
+    _atomic_write(path, images_frame(result).to_csv(index=False))

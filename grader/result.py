@@ -1,0 +1,152 @@
+"""The one result object every report reads: per image, per subject, per task, with verdicts and margins."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from grader.errors import ExitCode
+
+
+class Verdict(str, Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    INCOMPLETE = "INCOMPLETE"  # something required was missing or unreadable; not a valid grade
+    NOT_GRADED = "NOT GRADED"
+
+
+@dataclass
+class Problem:
+    file: str
+    message: str
+    subject: str | None = None
+    severity: str = "error"  # "error" makes the grade incomplete; "warning" is informational
+
+
+@dataclass
+class ImageScore:
+    subject: str
+    file: str
+    scores: dict[str, float]
+
+
+@dataclass
+class MetricResult:
+    metric: str
+    label: str
+    value: float | None
+    n: int
+    threshold: float | None
+    higher_is_better: bool
+
+    @property
+    def passed(self) -> bool | None:
+        if self.value is None or self.threshold is None:
+            return None
+        return self.value >= self.threshold if self.higher_is_better else self.value <= self.threshold
+
+    @property
+    def margin(self) -> float | None:
+        """Distance to the threshold, positive on the passing side."""
+        if self.value is None or self.threshold is None:
+            return None
+        return self.value - self.threshold if self.higher_is_better else self.threshold - self.value
+
+
+@dataclass
+class SubjectResult:
+    subject: str
+    n_images: int
+    expected_images: int
+    metrics: dict[str, MetricResult]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> Verdict:
+        if not any(m.value is not None for m in self.metrics.values()):
+            return Verdict.NOT_GRADED
+        if any(p.severity == "error" for p in self.problems):
+            return Verdict.INCOMPLETE
+        if any(m.passed is False for m in self.metrics.values()):
+            return Verdict.FAIL
+        if all(m.passed for m in self.metrics.values()):
+            return Verdict.PASS
+        return Verdict.INCOMPLETE
+
+
+@dataclass
+class ModelInfo:
+    metric_labels: list[str]
+    model_id: str
+    source: str
+    path: str
+    fingerprint: str
+    is_test_model: bool
+
+
+@dataclass
+class GradeResult:
+    task: str
+    title: str
+    tier: str
+    submission: str
+    subjects: list[SubjectResult]
+    images: list[ImageScore]
+    problems: list[Problem]
+    models: list[ModelInfo]
+    settings: dict[str, Any]
+    versions: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def all_problems(self) -> list[Problem]:
+        return self.problems + [p for s in self.subjects for p in s.problems]
+
+    @property
+    def uses_test_models(self) -> bool:
+        return any(m.is_test_model for m in self.models)
+
+    @property
+    def verdict(self) -> Verdict:
+        verdicts = {s.verdict for s in self.subjects}
+        if any(p.severity == "error" for p in self.problems) or verdicts & {Verdict.INCOMPLETE, Verdict.NOT_GRADED}:
+            return Verdict.INCOMPLETE
+        return Verdict.FAIL if Verdict.FAIL in verdicts else Verdict.PASS
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {
+            Verdict.PASS: ExitCode.PASSED,
+            Verdict.FAIL: ExitCode.BELOW_BASELINE,
+        }.get(self.verdict, ExitCode.CANNOT_GRADE)
+
+    def to_dict(self) -> dict[str, Any]:
+        def subject_dict(s: SubjectResult) -> dict[str, Any]:
+            return {
+                "subject": s.subject,
+                "verdict": s.verdict.value,
+                "n_images": s.n_images,
+                "expected_images": s.expected_images,
+                "metrics": {
+                    k: {**asdict(m), "passed": m.passed, "margin": m.margin} for k, m in s.metrics.items()
+                },
+                "problems": [asdict(p) for p in s.problems],
+            }
+
+        return {
+            "task": self.task,
+            "title": self.title,
+            "tier": self.tier,
+            "submission": self.submission,
+            "verdict": self.verdict.value,
+            "exit_code": int(self.exit_code),
+            "uses_test_models": self.uses_test_models,
+            "subjects": [subject_dict(s) for s in self.subjects],
+            "images": [asdict(i) for i in self.images],
+            "problems": [asdict(p) for p in self.problems],
+            "models": [asdict(m) for m in self.models],
+            "settings": self.settings,
+            "versions": self.versions,
+            "notes": self.notes,
+        }

@@ -1,0 +1,131 @@
+"""The ``subject-folders`` layout: ``metadata.json`` in the data folder, ``SUBMISSION/<subject>/*.jpg``."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.errors import InputError
+from grader.images import image_size, open_rgb
+from grader.result import Problem
+from grader.tasks.schema import SubjectFoldersLayout
+
+
+@dataclass
+class SubjectInput:
+    subject: str
+    fields: dict[str, str]
+    references: list[Path]
+    images: list[Path]
+    problems: list[Problem] = field(default_factory=list)
+
+
+def natural_key(path: Path) -> list:
+    """``2.jpg`` before ``10.jpg``."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
+def read_metadata(data_dir: Path, layout: SubjectFoldersLayout) -> dict:
+    path = data_dir / layout.metadata
+    if not path.is_file():
+        raise InputError(f"{path}: metadata file not found (is --data the task's data folder?)")
+    try:
+        metadata = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot parse JSON: {exc}") from exc
+    if not isinstance(metadata, dict):
+        raise InputError(f"{path}: expected an object mapping subjects to their fields")
+    return metadata
+
+
+def find_subject_root(submission: Path, subjects: list[str]) -> Path:
+    """The folder holding the subject folders; the course zips them inside ``results/``."""
+    if any((submission / s).is_dir() for s in subjects):
+        return submission
+    for child in sorted(p for p in submission.iterdir() if p.is_dir()):
+        if any((child / s).is_dir() for s in subjects):
+            return child
+    return submission
+
+
+def _check_image(path: Path, expected_size: tuple[int, int] | None, subject: str) -> Problem | None:
+    try:
+        open_rgb(path)
+    except InputError as exc:
+        return Problem(str(path), f"{exc.args[0].removeprefix(f'{path}: ')}; left out of the grade", subject)
+    if expected_size is not None and image_size(path) != tuple(expected_size):
+        w, h = image_size(path)
+        return Problem(
+            str(path), f"is {w}x{h}, the task asks for {expected_size[0]}x{expected_size[1]}", subject, "warning"
+        )
+    return None
+
+
+def _scan_images(folder: Path, layout: SubjectFoldersLayout, subject: str) -> tuple[list[Path], list[Problem]]:
+    images, problems = [], []
+    for path in sorted((p for p in folder.iterdir() if p.is_file()), key=natural_key):
+        if path.name.startswith("."):
+            continue
+        if path.suffix.lower() not in layout.extensions:
+            problems.append(
+                Problem(str(path), f"not an image file ({', '.join(layout.extensions)} expected); ignored", subject,
+                        "warning")
+            )
+            continue
+        problem = _check_image(path, layout.image_size, subject)
+        if problem is not None:
+            problems.append(problem)
+        if problem is None or problem.severity == "warning":
+            images.append(path)
+    if len(images) != layout.images_per_subject:
+        problems.append(
+            Problem(str(folder), f"{len(images)} usable images, the task asks for {layout.images_per_subject}", subject)
+        )
+    return images, problems
+
+
+def _subject_fields(entry: object, layout: SubjectFoldersLayout, meta_path: Path, subject: str) -> tuple[dict, list]:
+    if not isinstance(entry, dict):
+        return {}, [Problem(str(meta_path), f"no entry for {subject}", subject)]
+    missing = [f for f in layout.required_fields if not isinstance(entry.get(f), str) or not entry.get(f)]
+    problems = [Problem(str(meta_path), f"{subject}: missing field {f!r}", subject) for f in missing]
+    return {k: v for k, v in entry.items() if isinstance(v, str)}, problems
+
+
+def _references(fields: dict, layout: SubjectFoldersLayout, meta_path: Path, subject: str) -> tuple[list, list]:
+    ref = fields.get(layout.reference_field)
+    if not ref:
+        return [], []  # already reported as a missing field
+    candidates = [meta_path.parent / ref, meta_path.parent.parent / ref]
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
+        return [], [Problem(str(meta_path), f"{subject}: reference image {ref!r} not found next to it", subject)]
+    problem = _check_image(path, None, subject)
+    return ([], [problem]) if problem else ([path], [])
+
+
+def scan_subject_folders(
+    layout: SubjectFoldersLayout, submission: Path, data_dir: Path
+) -> tuple[list[SubjectInput], list[Problem]]:
+    """Every subject the task expects, with what could be read and what could not."""
+    metadata = read_metadata(data_dir, layout)
+    meta_path = data_dir / layout.metadata
+    root = find_subject_root(submission, layout.subjects)
+    subjects = []
+    for subject in layout.subjects:
+        fields, problems = _subject_fields(metadata.get(subject), layout, meta_path, subject)
+        references, ref_problems = _references(fields, layout, meta_path, subject)
+        folder = root / subject
+        if folder.is_dir():
+            images, image_problems = _scan_images(folder, layout, subject)
+        else:
+            images, image_problems = [], [Problem(str(folder), "subject folder missing", subject)]
+        subjects.append(SubjectInput(subject, fields, references, images, problems + ref_problems + image_problems))
+    extra = [
+        Problem(str(p), "folder is not a subject of this task; ignored", None, "warning")
+        for p in sorted(root.iterdir())
+        if p.is_dir() and p.name not in layout.subjects and not p.name.startswith(".")
+    ]
+    return subjects, extra

@@ -1,0 +1,59 @@
+"""Finding and loading task files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from grader.errors import TaskFileError, UsageError
+from grader.tasks.schema import Task
+
+TASKS_ENV = "T2I_GRADER_TASKS"
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def task_dirs() -> list[Path]:
+    """Where task files are looked for: $T2I_GRADER_TASKS, then the copy inside the package, then the repo's."""
+    dirs = [Path(p) for p in os.environ.get(TASKS_ENV, "").split(os.pathsep) if p]
+    dirs += [_PACKAGE / "_baselines", _PACKAGE.parent / "baselines"]
+    return [d for d in dirs if d.is_dir()]
+
+
+def available_tasks() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for directory in task_dirs():
+        for path in sorted(directory.glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def read_task_file(path: Path) -> Task:
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise TaskFileError(f"{path}: cannot read task file: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise TaskFileError(f"{path}: a task file is a mapping of fields, got {type(raw).__name__}")
+    try:
+        return Task.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{path}: invalid task file"]
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"  {field}: {err['msg']}")
+        raise TaskFileError("\n".join(lines)) from exc
+
+
+def load_task(name_or_path: str) -> Task:
+    """A task by name (``ml2025-hw10``) or by the path of a task file."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} and path.is_file():
+        return read_task_file(path)
+    tasks = available_tasks()
+    if name_or_path not in tasks:
+        known = ", ".join(sorted(tasks)) or "none found"
+        raise UsageError(f"unknown task {name_or_path!r}; known tasks: {known}")
+    return read_task_file(tasks[name_or_path])

@@ -1,0 +1,116 @@
+"""Deterministic tiny random-weight stand-ins for the grading models, saved in Hugging Face format.
+
+They keep the real models' preprocessing (processor configs) and output shapes' meaning, so every code
+path of the grader runs on them; their scores carry no meaning. Each config carries ``TEST_MODEL_FLAG`` so
+reports can say so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from grader.testing.clip_vocab import write_clip_tokenizer_files
+
+TEST_MODEL_FLAG = "t2i_grader_test_model"
+_IMAGENET_MEAN = [0.485, 0.456, 0.406]
+_IMAGENET_STD = [0.229, 0.224, 0.225]
+_OPENAI_MEAN = [0.48145466, 0.4578275, 0.40821073]
+_OPENAI_STD = [0.26862954, 0.26130258, 0.27577711]
+_TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+
+
+def _dinov2_processor() -> dict:
+    # Same values as facebook/dinov2-large's preprocessor_config.json.
+    return {
+        "image_processor_type": "BitImageProcessor",
+        "do_resize": True,
+        "size": {"shortest_edge": 256},
+        "resample": 3,
+        "do_center_crop": True,
+        "crop_size": {"height": 224, "width": 224},
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "image_mean": _IMAGENET_MEAN,
+        "image_std": _IMAGENET_STD,
+        "do_convert_rgb": True,
+    }
+
+
+def _clip_processor(size: int) -> dict:
+    # Same values as the OpenAI CLIP checkpoints' preprocessor_config.json.
+    return {
+        "image_processor_type": "CLIPImageProcessor",
+        "processor_class": "CLIPProcessor",
+        "do_resize": True,
+        "size": {"shortest_edge": size},
+        "resample": 3,
+        "do_center_crop": True,
+        "crop_size": {"height": size, "width": size},
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "image_mean": _OPENAI_MEAN,
+        "image_std": _OPENAI_STD,
+        "do_convert_rgb": True,
+    }
+
+
+def _build_dinov2(out: Path) -> None:
+    from transformers import Dinov2Config, Dinov2Model
+
+    config = Dinov2Config(**_TINY, patch_size=14, image_size=518)
+    setattr(config, TEST_MODEL_FLAG, True)
+    Dinov2Model(config).save_pretrained(out)
+    (out / "preprocessor_config.json").write_text(json.dumps(_dinov2_processor(), indent=2))
+
+
+def _clip_builder(image_size: int, patch_size: int) -> Callable[[Path], None]:
+    def build(out: Path) -> None:
+        from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
+
+        config = CLIPConfig(
+            text_config={**_TINY, "vocab_size": 49408, "max_position_embeddings": 77},
+            vision_config={**_TINY, "image_size": image_size, "patch_size": patch_size},
+            projection_dim=16,
+            # OpenAI checkpoints have logit_scale.exp() == 100, so logits_per_image == 100 * cos.
+            logit_scale_init_value=4.605170185988092,
+        )
+        setattr(config, TEST_MODEL_FLAG, True)
+        CLIPModel(config).save_pretrained(out)
+        vocab, merges = write_clip_tokenizer_files(out)
+        CLIPTokenizer(vocab=str(vocab), merges=str(merges), model_max_length=77).save_pretrained(out)
+        (out / "preprocessor_config.json").write_text(json.dumps(_clip_processor(image_size), indent=2))
+
+    return build
+
+
+BUILDERS: dict[str, Callable[[Path], None]] = {
+    "facebook/dinov2-large": _build_dinov2,
+    "openai/clip-vit-large-patch14-336": _clip_builder(336, 14),
+    "openai/clip-vit-base-patch32": _clip_builder(224, 32),
+}
+
+
+def build_tiny_models(models_dir: Path, model_ids: list[str] | None = None, seed: int = 0) -> Path:
+    """Build tiny models under ``models_dir/<org>/<name>`` (the layout ``--models`` reads).
+
+    Weights depend only on ``seed`` and the model id, so two builds give identical files.
+    """
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    for index, model_id in enumerate(model_ids or list(BUILDERS)):
+        if model_id not in BUILDERS:
+            raise KeyError(f"no tiny stand-in for {model_id!r}; known: {', '.join(BUILDERS)}")
+        target = models_dir / model_id
+        if (target / "config.json").is_file():
+            continue
+        torch.manual_seed(seed + index)
+        target.mkdir(parents=True, exist_ok=True)
+        BUILDERS[model_id](target)
+    return models_dir
