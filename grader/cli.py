@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -30,7 +30,7 @@ out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") els
 err = Console(stderr=True)
 
 ModelsOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--models", help="Folder holding models as DIR/<org>/<name>; used alone when given."),
 ]
 
@@ -48,10 +48,10 @@ def check(
     baseline: Annotated[str, typer.Option(help="Tier to compare with.")] = "boss",
     models: ModelsOption = None,
     text_template: Annotated[
-        Optional[str], typer.Option(help="Override the task's CLIP text, e.g. 'a {name} {text_cond}'.")
+        str | None, typer.Option(help="Override the task's CLIP text, e.g. 'a {name} {text_cond}'.")
     ] = None,
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full result as JSON.")] = None,
-    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write per-image scores as CSV.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the full result as JSON.")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write per-image scores as CSV.")] = None,
     per_image: Annotated[bool, typer.Option(help="Also print every image's scores.")] = False,
 ) -> None:
     """Grade SUBMISSION and compare it with a baseline tier.

@@ -128,9 +128,7 @@ class GradeResult:
                 "verdict": s.verdict.value,
                 "n_images": s.n_images,
                 "expected_images": s.expected_images,
-                "metrics": {
-                    k: {**asdict(m), "passed": m.passed, "margin": m.margin} for k, m in s.metrics.items()
-                },
+                "metrics": {k: {**asdict(m), "passed": m.passed, "margin": m.margin} for k, m in s.metrics.items()},
                 "problems": [asdict(p) for p in s.problems],
             }
 

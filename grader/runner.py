@@ -59,7 +59,7 @@ class _Embeddings:
         paths = sorted({p for s in subjects for p in s.images + s.references})
         advance = progress.task(label, len(paths))
         vectors = encoder.encode_images(paths, advance) if paths else np.zeros((0, 1))
-        self.by_path = dict(zip(paths, vectors))
+        self.by_path = dict(zip(paths, vectors, strict=True))
 
     def of(self, paths: list[Path]) -> np.ndarray:
         return np.stack([self.by_path[p] for p in paths])
@@ -119,9 +119,7 @@ def grade(
             metrics = {}
             for name, metric in task.metrics.items():
                 key = metric.encoder.key
-                scores = _score_metric(
-                    name, metric, subject, embeddings[key], encoders[key], options, meta_file, notes
-                )
+                scores = _score_metric(name, metric, subject, embeddings[key], encoders[key], options, meta_file, notes)
                 if scores is not None:
                     per_image[name] = scores
                 metrics[name] = MetricResult(

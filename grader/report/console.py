@@ -8,8 +8,12 @@ from rich.table import Table
 
 from grader.result import GradeResult, MetricResult, Verdict
 
-_STYLE = {Verdict.PASS: "bold green", Verdict.FAIL: "bold red", Verdict.INCOMPLETE: "bold yellow",
-          Verdict.NOT_GRADED: "bold yellow"}
+_STYLE = {
+    Verdict.PASS: "bold green",
+    Verdict.FAIL: "bold red",
+    Verdict.INCOMPLETE: "bold yellow",
+    Verdict.NOT_GRADED: "bold yellow",
+}
 
 
 def _fmt(value: float | None, signed: bool = False) -> str:

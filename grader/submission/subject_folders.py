@@ -70,8 +70,12 @@ def _scan_images(folder: Path, layout: SubjectFoldersLayout, subject: str) -> tu
             continue
         if path.suffix.lower() not in layout.extensions:
             problems.append(
-                Problem(str(path), f"not an image file ({', '.join(layout.extensions)} expected); ignored", subject,
-                        "warning")
+                Problem(
+                    str(path),
+                    f"not an image file ({', '.join(layout.extensions)} expected); ignored",
+                    subject,
+                    "warning",
+                )
             )
             continue
         problem = _check_image(path, layout.image_size, subject)

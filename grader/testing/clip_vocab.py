@@ -34,9 +34,7 @@ def find_open_clip_vocab() -> Path:
 def _byte_to_unicode() -> dict[int, str]:
     # GPT-2/CLIP map every byte to a printable character so BPE never sees whitespace or control bytes.
     printable = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     )
     codes = printable[:]
     extra = 0
@@ -45,13 +43,14 @@ def _byte_to_unicode() -> dict[int, str]:
             printable.append(b)
             codes.append(256 + extra)
             extra += 1
-    return dict(zip(printable, (chr(c) for c in codes)))
+    return dict(zip(printable, (chr(c) for c in codes), strict=True))
 
 
 def write_clip_tokenizer_files(out_dir: Path, bpe_file: Path | None = None) -> tuple[Path, Path]:
     """Write HF-format ``vocab.json`` and ``merges.txt`` equal to OpenAI CLIP's."""
     bpe_file = bpe_file or find_open_clip_vocab()
-    lines = gzip.open(bpe_file).read().decode("utf-8").split("\n")
+    with gzip.open(bpe_file) as handle:
+        lines = handle.read().decode("utf-8").split("\n")
     merges = lines[1 : N_MERGES + 1]
     base = list(_byte_to_unicode().values())
     tokens = base + [t + "</w>" for t in base] + ["".join(m.split()) for m in merges]

@@ -8,8 +8,8 @@ reports can say so.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -82,8 +82,12 @@ def _clip_builder(image_size: int, patch_size: int) -> Callable[[Path], None]:
         )
         setattr(config, TEST_MODEL_FLAG, True)
         CLIPModel(config).save_pretrained(out)
-        vocab, merges = write_clip_tokenizer_files(out)
-        CLIPTokenizer(vocab=str(vocab), merges=str(merges), model_max_length=77).save_pretrained(out)
+        write_clip_tokenizer_files(out)
+        # Loading from the files works on transformers 4.x and 5.x alike (their constructors differ).
+        (out / "tokenizer_config.json").write_text(
+            json.dumps({"tokenizer_class": "CLIPTokenizer", "model_max_length": 77})
+        )
+        CLIPTokenizer.from_pretrained(out).save_pretrained(out)
         (out / "preprocessor_config.json").write_text(json.dumps(_clip_processor(image_size), indent=2))
 
     return build

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader.paths import fixtures_dir
+from grader.tasks.registry import available_tasks
+from grader.testing.tiny_models import build_tiny_models
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test may reach a hub or read the developer's caches."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("T2I_GRADER_CACHE", str(tmp_path / "grader-cache"))
+    monkeypatch.delenv("T2I_GRADER_MODELS", raising=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_models(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def ml2025(tmp_path: Path) -> Path:
+    """A writable copy of the synthetic ml2025-hw10 fixture (``data/`` and ``submission/``)."""
+    target = tmp_path / "ml2025"
+    shutil.copytree(fixtures_dir() / "ml2025-hw10", target)
+    return target
+
+
+@pytest.fixture
+def task_with_lines(tmp_path: Path):
+    """Write a copy of ml2025-hw10 whose boss line is the same ``value`` for every metric and object."""
+
+    def make(value: float) -> Path:
+        raw = yaml.safe_load(available_tasks()["ml2025-hw10"].read_text())
+        for thresholds in raw["tiers"]["boss"]["per_subject"].values():
+            for metric in thresholds:
+                thresholds[metric] = value
+        path = tmp_path / f"ml2025-line-{value:g}.yaml"
+        path.write_text(yaml.safe_dump(raw, sort_keys=False))
+        return path
+
+    return make

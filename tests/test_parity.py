@@ -1,0 +1,101 @@
+"""Scores against independent computations on the tiny models: the models called directly, torchmetrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import transformers
+from PIL import Image
+
+from grader.runner import GradeOptions, grade
+from grader.tasks import load_task
+
+TRANSFORMERS_5 = int(transformers.__version__.split(".")[0]) >= 5
+
+
+@pytest.fixture
+def graded(ml2025: Path, tiny_models: Path):
+    result = grade(load_task("ml2025-hw10"), ml2025 / "submission", ml2025 / "data", GradeOptions(models_dir=tiny_models))
+    return result, ml2025
+
+
+def _images(root: Path, subject: str) -> list[Path]:
+    return sorted((root / "submission" / subject).glob("*.png"), key=lambda p: int(p.stem))
+
+
+def _reference_preprocess(img: Image.Image, short: int, crop: int, mean, std) -> torch.Tensor:
+    """Resize the short edge (bicubic), centre crop, scale to [0,1], normalise: written from the paper text."""
+    w, h = img.size
+    scale = short / min(w, h)
+    img = img.resize((round(w * scale), round(h * scale)), Image.BICUBIC)
+    w, h = img.size
+    left, top = (w - crop) // 2, (h - crop) // 2
+    arr = np.asarray(img.crop((left, top, left + crop, top + crop)), dtype=np.float32) / 255.0
+    arr = (arr - np.array(mean, dtype=np.float32)) / np.array(std, dtype=np.float32)
+    return torch.from_numpy(arr).permute(2, 0, 1)
+
+
+def test_dino_equals_hand_computation(graded, tiny_models: Path):
+    result, root = graded
+    model = transformers.Dinov2Model.from_pretrained(tiny_models / "facebook/dinov2-large").eval()
+    refs = {s: root / "data" / "references" / f"{s}.png" for s in ("object-1", "object-4")}
+    for subject, ref in refs.items():
+        paths = [ref, *_images(root, subject)]
+        pixels = torch.stack(
+            [
+                _reference_preprocess(Image.open(p).convert("RGB"), 256, 224, [0.485, 0.456, 0.406],
+                                      [0.229, 0.224, 0.225])
+                for p in paths
+            ]
+        )
+        with torch.no_grad():
+            cls = model(pixel_values=pixels).last_hidden_state[:, 0]  # layer-normed CLS token
+        cos = torch.nn.functional.cosine_similarity(cls[1:], cls[:1])
+        expected = float(100 * cos.mean())
+        got = next(s for s in result.subjects if s.subject == subject).metrics["dino"].value
+        assert got == pytest.approx(expected, abs=1e-4)
+
+
+def test_clip_t_equals_logits_per_image(graded, tiny_models: Path):
+    """CLIPModel's own forward: logits_per_image is 100·cos for a logit scale of 100, as in OpenAI checkpoints."""
+    result, root = graded
+    path = tiny_models / "openai/clip-vit-large-patch14-336"
+    model = transformers.CLIPModel.from_pretrained(path).eval()
+    processor = transformers.CLIPProcessor.from_pretrained(path)
+    assert float(model.logit_scale.detach().exp()) == pytest.approx(100.0, rel=1e-5)
+    for subject, text in (("object-2", "on a cobblestone street"), ("object-5", "in the snow")):
+        images = [Image.open(p).convert("RGB") for p in _images(root, subject)]
+        inputs = processor(text=[text], images=images, return_tensors="pt", padding=True)
+        with torch.no_grad():
+            logits = model(**inputs).logits_per_image[:, 0]
+        per_image = [i.scores["clip_t"] for i in result.images if i.subject == subject]
+        np.testing.assert_allclose(per_image, logits.numpy(), atol=1e-4)
+
+
+@pytest.mark.skipif(TRANSFORMERS_5, reason="torchmetrics 1.9 clip_score calls .norm on transformers 5 outputs")
+def test_clip_t_equals_torchmetrics(graded, tiny_models: Path):
+    from torchmetrics.functional.multimodal import clip_score
+
+    result, root = graded
+    path = tiny_models / "openai/clip-vit-large-patch14-336"
+
+    def load():
+        return transformers.CLIPModel.from_pretrained(path), transformers.CLIPProcessor.from_pretrained(path)
+
+    compared = 0
+    metadata = {"object-1": "on the grass", "object-2": "on a cobblestone street", "object-4": "with sunglasses"}
+    for subject, text in metadata.items():
+        for item, img_path in zip(
+            (i for i in result.images if i.subject == subject), _images(root, subject), strict=True
+        ):
+            ours = item.scores["clip_t"]
+            if ours <= 0:
+                continue  # torchmetrics clamps at 0; compare where both are defined the same way
+            pixels = torch.from_numpy(np.array(Image.open(img_path).convert("RGB"))).permute(2, 0, 1)
+            theirs = float(clip_score(pixels, text, load).detach())
+            assert ours == pytest.approx(theirs, abs=1e-4)
+            compared += 1
+    assert compared >= 10
