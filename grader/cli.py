@@ -36,7 +36,7 @@ ModelsOption = Annotated[
 
 
 def _fail(exc: GraderError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(int(exc.exit_code))
 
 

@@ -102,8 +102,6 @@ def test_console_script_runs(ml2025, tiny_models, task_with_lines):
     """The installed entry point, as a user runs it."""
     exe = Path(sys.executable).with_name("grader")
     args = ["check", str(ml2025 / "submission"), "--task", str(task_with_lines(-100)), "--data", str(ml2025 / "data")]
-    proc = subprocess.run(
-        [str(exe), *args, "--models", str(tiny_models)], capture_output=True, text=True, timeout=300
-    )
+    proc = subprocess.run([str(exe), *args, "--models", str(tiny_models)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "object-6" in proc.stdout and "PASS" in proc.stdout

@@ -18,7 +18,9 @@ TRANSFORMERS_5 = int(transformers.__version__.split(".")[0]) >= 5
 
 @pytest.fixture
 def graded(ml2025: Path, tiny_models: Path):
-    result = grade(load_task("ml2025-hw10"), ml2025 / "submission", ml2025 / "data", GradeOptions(models_dir=tiny_models))
+    result = grade(
+        load_task("ml2025-hw10"), ml2025 / "submission", ml2025 / "data", GradeOptions(models_dir=tiny_models)
+    )
     return result, ml2025
 
 
@@ -46,8 +48,9 @@ def test_dino_equals_hand_computation(graded, tiny_models: Path):
         paths = [ref, *_images(root, subject)]
         pixels = torch.stack(
             [
-                _reference_preprocess(Image.open(p).convert("RGB"), 256, 224, [0.485, 0.456, 0.406],
-                                      [0.229, 0.224, 0.225])
+                _reference_preprocess(
+                    Image.open(p).convert("RGB"), 256, 224, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+                )
                 for p in paths
             ]
         )

@@ -88,7 +88,7 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
         console.print(f"[bold]Problems ({len(problems)})[/]")
         for p in problems:
             colour = "red" if p.severity == "error" else "yellow"
-            console.print(f"  [{colour}]{p.severity}[/] {p.file}: {p.message}", highlight=False)
+            console.print(f"  [{colour}]{p.severity}[/] {p.file}: {p.message}", highlight=False, soft_wrap=True)
     for note in result.notes:
         console.print(f"  [yellow]note[/] {note}", highlight=False)
     for m in result.models:

@@ -1,0 +1,70 @@
+"""Task files: the shipped ones validate; a broken one is refused with the field named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader.errors import TaskFileError, UsageError
+from grader.tasks import available_tasks, load_task
+
+
+def _write(tmp_path: Path, mutate) -> Path:
+    raw = yaml.safe_load(available_tasks()["ml2025-hw10"].read_text())
+    mutate(raw)
+    path = tmp_path / "task.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def test_every_shipped_task_validates():
+    tasks = available_tasks()
+    assert "ml2025-hw10" in tasks
+    for name in tasks:
+        assert load_task(name).name == name
+
+
+def test_ml2025_encodes_the_course_rules():
+    task = load_task("ml2025-hw10")
+    assert task.metrics["dino"].encoder.model == "facebook/dinov2-large"
+    assert task.metrics["clip_t"].encoder.model == "openai/clip-vit-large-patch14-336"
+    assert task.metrics["clip_t"].text_template == "{text_cond}"
+    assert task.layout.images_per_subject == 15
+    assert task.tiers["boss"].per_subject["object-4"] == {"dino": 68, "clip_t": 19}
+    assert [e.kind for e in task.encoders()] == ["dinov2", "clip"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "message"),
+    [
+        (lambda r: r["metrics"]["dino"]["encoder"].pop("model"), "metrics.dino.encoder.model", "Field required"),
+        (lambda r: r["metrics"]["dino"].update(rule="nearest"), "metrics.dino.rule", "Input should be"),
+        (lambda r: r["layout"].update(images_per_subjekt=15), "layout.images_per_subjekt", "Extra"),
+        (lambda r: r["metrics"]["clip_t"].pop("text_template"), "metrics.clip_t", "needs a text_template"),
+        (
+            lambda r: r["tiers"]["boss"]["per_subject"]["object-1"].update(fid=3),
+            "tiers.boss.per_subject.object-1",
+            "unknown metric",
+        ),
+    ],
+)
+def test_bad_task_file_names_the_field(tmp_path, mutate, field, message):
+    with pytest.raises(TaskFileError) as info:
+        load_task(str(_write(tmp_path, mutate)))
+    text = str(info.value)
+    assert str(tmp_path / "task.yaml") in text
+    assert field in text and message in text
+
+
+def test_unknown_task_lists_known_ones():
+    with pytest.raises(UsageError, match=r"known tasks: .*ml2025-hw10"):
+        load_task("ml2099")
+
+
+def test_tasks_dir_from_environment(tmp_path, monkeypatch):
+    path = _write(tmp_path, lambda r: r.update(name="my-course"))
+    path.rename(tmp_path / "my-course.yaml")
+    monkeypatch.setenv("T2I_GRADER_TASKS", str(tmp_path))
+    assert load_task("my-course").name == "my-course"
