@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,12 @@ def test_console_script_runs(ml2025, tiny_models, task_with_lines):
     proc = subprocess.run([str(exe), *args, "--models", str(tiny_models)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "object-6" in proc.stdout and "PASS" in proc.stdout
+
+
+def test_broken_model_folder_is_reported_as_missing(ml2025, tiny_models, tmp_path):
+    broken = tmp_path / "models"
+    shutil.copytree(tiny_models, broken)
+    (broken / "facebook/dinov2-large/model.safetensors").unlink()
+    res = check(ml2025, broken)
+    assert res.exit_code == 3
+    assert "facebook/dinov2-large" in res.output and "could not be loaded" in res.output

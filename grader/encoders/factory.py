@@ -7,6 +7,7 @@ import torch
 from grader.encoders.base import Encoder
 from grader.encoders.clip import ClipEncoder
 from grader.encoders.dinov2 import Dinov2Encoder
+from grader.errors import ModelMissingError
 from grader.models import ResolvedModel
 from grader.tasks.schema import EncoderSpec
 
@@ -14,4 +15,11 @@ ENCODERS: dict[str, type[Encoder]] = {"dinov2": Dinov2Encoder, "clip": ClipEncod
 
 
 def build_encoder(spec: EncoderSpec, model: ResolvedModel, device: torch.device | None = None) -> Encoder:
-    return ENCODERS[spec.kind](spec, model, device)
+    """The encoder for ``spec`` over ``model``'s files; a folder that does not load is reported as missing."""
+    try:
+        return ENCODERS[spec.kind](spec, model, device)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelMissingError(
+            f"model {model.model_id} at {model.path} ({model.source}) could not be loaded as a {spec.kind} "
+            f"checkpoint: {exc}"
+        ) from exc
