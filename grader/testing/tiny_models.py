@@ -8,6 +8,7 @@ reports can say so.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,6 +116,11 @@ def build_tiny_models(models_dir: Path, model_ids: list[str] | None = None, seed
         if (target / "config.json").is_file():
             continue
         torch.manual_seed(seed + index)
-        target.mkdir(parents=True, exist_ok=True)
-        BUILDERS[model_id](target)
+        # Build beside the target and rename, so an interrupted build never looks complete.
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        BUILDERS[model_id](partial)
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
     return models_dir
