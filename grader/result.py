@@ -14,6 +14,7 @@ class Verdict(str, Enum):
     FAIL = "FAIL"
     INCOMPLETE = "INCOMPLETE"  # something required was missing or unreadable; not a valid grade
     NOT_GRADED = "NOT GRADED"
+    UNCALIBRATED = "UNCALIBRATED"  # scored with a model the tier's thresholds do not belong to
 
 
 @dataclass
@@ -29,6 +30,12 @@ class ImageScore:
     subject: str
     file: str
     scores: dict[str, float]
+    flags: list[str] = field(default_factory=list)  # e.g. "no face": left out of faces-only metrics
+
+
+def meets(value: float, line: float, higher_is_better: bool) -> bool:
+    """Whether ``value`` is on the passing side of ``line`` (the line itself passes)."""
+    return value >= line if higher_is_better else value <= line
 
 
 @dataclass
@@ -39,12 +46,14 @@ class MetricResult:
     n: int
     threshold: float | None
     higher_is_better: bool
+    calibrated: bool = True  # False: computed with a model the tier has no threshold for
+    model: str = ""
 
     @property
     def passed(self) -> bool | None:
         if self.value is None or self.threshold is None:
             return None
-        return self.value >= self.threshold if self.higher_is_better else self.value <= self.threshold
+        return meets(self.value, self.threshold, self.higher_is_better)
 
     @property
     def margin(self) -> float | None:
@@ -61,18 +70,20 @@ class SubjectResult:
     expected_images: int
     metrics: dict[str, MetricResult]
     problems: list[Problem] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # gates that failed, whatever the tier
 
     @property
     def verdict(self) -> Verdict:
-        if not any(m.value is not None for m in self.metrics.values()):
-            return Verdict.NOT_GRADED
         if any(p.severity == "error" for p in self.problems):
-            return Verdict.INCOMPLETE
-        if any(m.passed is False for m in self.metrics.values()):
+            has_scores = any(m.value is not None for m in self.metrics.values())
+            return Verdict.INCOMPLETE if has_scores else Verdict.NOT_GRADED
+        if self.failures or any(m.passed is False for m in self.metrics.values()):
             return Verdict.FAIL
-        if all(m.passed for m in self.metrics.values()):
-            return Verdict.PASS
-        return Verdict.INCOMPLETE
+        if any(not m.calibrated for m in self.metrics.values()):
+            return Verdict.UNCALIBRATED
+        if any(m.threshold is not None and m.value is None for m in self.metrics.values()):
+            return Verdict.INCOMPLETE
+        return Verdict.PASS
 
 
 @dataclass
@@ -98,6 +109,8 @@ class GradeResult:
     settings: dict[str, Any]
     versions: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    points: float | None = None  # what the course would give, for tasks whose tiers carry points
+    max_points: float | None = None
 
     @property
     def all_problems(self) -> list[Problem]:
@@ -112,7 +125,9 @@ class GradeResult:
         verdicts = {s.verdict for s in self.subjects}
         if any(p.severity == "error" for p in self.problems) or verdicts & {Verdict.INCOMPLETE, Verdict.NOT_GRADED}:
             return Verdict.INCOMPLETE
-        return Verdict.FAIL if Verdict.FAIL in verdicts else Verdict.PASS
+        if Verdict.FAIL in verdicts:
+            return Verdict.FAIL
+        return Verdict.UNCALIBRATED if Verdict.UNCALIBRATED in verdicts else Verdict.PASS
 
     @property
     def exit_code(self) -> ExitCode:
@@ -130,6 +145,7 @@ class GradeResult:
                 "expected_images": s.expected_images,
                 "metrics": {k: {**asdict(m), "passed": m.passed, "margin": m.margin} for k, m in s.metrics.items()},
                 "problems": [asdict(p) for p in s.problems],
+                "failures": s.failures,
             }
 
         return {
@@ -147,4 +163,6 @@ class GradeResult:
             "settings": self.settings,
             "versions": self.versions,
             "notes": self.notes,
+            "points": self.points,
+            "max_points": self.max_points,
         }

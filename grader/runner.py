@@ -7,14 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.encoders import Encoder, build_encoder
+from grader.encoders import build_encoder
+from grader.encoders.face import DeepFaceEncoder
 from grader.errors import UsageError
-from grader.metrics import AGGREGATIONS, RULES
-from grader.models import ResolvedModel, resolve
+from grader.metrics import AGGREGATIONS, PAIR_RULES, faceless_flags, text_similarity
+from grader.models import resolve
 from grader.progress import ProgressReporter, SilentProgress
-from grader.result import GradeResult, ImageScore, MetricResult, ModelInfo, Problem, SubjectResult
-from grader.submission import SubjectInput, scan_subject_folders, unpacked
-from grader.tasks.schema import MetricSpec, Task
+from grader.result import GradeResult, ImageScore, MetricResult, ModelInfo, Problem, SubjectResult, meets
+from grader.submission import SubjectInput, scan, unpacked
+from grader.tasks.schema import FaceEncoder, MetricSpec, Task, Tier
 from grader.versions import library_versions
 
 
@@ -23,6 +24,8 @@ class GradeOptions:
     tier: str = "boss"
     models_dir: Path | None = None
     text_template: str | None = None  # overrides every text metric's template
+    face_model: str | None = None  # overrides the task's deepface model_name
+    face_detector: str | None = None  # overrides the task's deepface detector_backend
 
 
 def check_tier(task: Task, tier: str) -> None:
@@ -30,64 +33,193 @@ def check_tier(task: Task, tier: str) -> None:
         raise UsageError(f"task {task.name} has no tier {tier!r}; its tiers: {', '.join(task.tiers)}")
 
 
-def resolve_models(task: Task, models_dir: Path | None) -> dict[tuple, ResolvedModel]:
-    resolved = {}
-    for spec in task.encoders():
-        labels = ", ".join(m.label for m in task.metrics.values() if m.encoder.key == spec.key)
-        resolved[spec.key] = resolve(spec.model, models_dir, spec.revision, purpose=labels)
-    return resolved
+def with_options(task: Task, options: GradeOptions) -> Task:
+    """The task as it will run: face model/detector and CLIP text overridden where the user asked."""
+    metrics = {}
+    for name, metric in task.metrics.items():
+        update: dict = {}
+        if isinstance(metric.encoder, FaceEncoder) and (options.face_model or options.face_detector):
+            encoder = metric.encoder.model_copy(
+                update={
+                    "model": options.face_model or metric.encoder.model,
+                    "detector": options.face_detector or metric.encoder.detector,
+                }
+            )
+            update["encoder"] = encoder
+        if metric.rule == "text_similarity" and options.text_template:
+            update["text_template"] = options.text_template
+        metrics[name] = metric.model_copy(update=update)
+    return task.model_copy(update={"metrics": metrics})
 
 
-def _template(metric: MetricSpec, options: GradeOptions) -> str:
-    return options.text_template or metric.text_template or ""
+class _Encoded:
+    """Every image embedded once per encoder, shared by the metrics that use that encoder."""
 
-
-def _texts(subject: SubjectInput, metric: MetricSpec, template: str, meta_file: str) -> str | None:
-    try:
-        return template.format(**subject.fields)
-    except (KeyError, IndexError) as exc:
-        subject.problems.append(
-            Problem(meta_file, f"{subject.subject}: text template {template!r} needs field {exc}", subject.subject)
-        )
-        return None
-
-
-class _Embeddings:
-    """Embeddings of every image once per encoder, shared by the metrics that use that encoder."""
-
-    def __init__(self, encoder: Encoder, subjects: list[SubjectInput], progress: ProgressReporter, label: str):
+    def __init__(self, encoder, subjects: list[SubjectInput], progress: ProgressReporter, label: str) -> None:
+        self.encoder = encoder
         paths = sorted({p for s in subjects for p in s.images + s.references})
         advance = progress.task(label, len(paths))
         vectors = encoder.encode_images(paths, advance) if paths else np.zeros((0, 1))
         self.by_path = dict(zip(paths, vectors, strict=True))
 
     def of(self, paths: list[Path]) -> np.ndarray:
-        return np.stack([self.by_path[p] for p in paths])
+        return np.stack([self.by_path[p] for p in paths]) if paths else np.zeros((0, 1))
+
+    def has_face(self, paths: list[Path]) -> np.ndarray:
+        return np.array([self.encoder.readings[p].has_face for p in paths], dtype=bool)
 
 
-def _score_metric(
-    name: str,
+def _labels(task: Task, key: tuple) -> str:
+    return "/".join(m.label for m in task.metrics.values() if m.encoder.key == key)
+
+
+def _build_encoders(task: Task, options: GradeOptions) -> dict[tuple, object]:
+    """Resolve every model before loading any, so a missing one is reported before minutes of work."""
+    resolved = {
+        spec.key: resolve(spec.model, options.models_dir, spec.revision, purpose=_labels(task, spec.key))
+        for spec in task.encoders()
+        if not isinstance(spec, FaceEncoder)
+    }
+    return {
+        spec.key: DeepFaceEncoder(spec) if isinstance(spec, FaceEncoder) else build_encoder(spec, resolved[spec.key])
+        for spec in task.encoders()
+    }
+
+
+def _texts(subject: SubjectInput, template: str, meta_file: str) -> list[str] | None:
+    try:
+        return [template.format(**subject.fields_of(i)) for i in range(len(subject.images))]
+    except (KeyError, IndexError) as exc:
+        message = f"{subject.subject}: text template {template!r} needs field {exc}"
+        subject.problems.append(Problem(meta_file, message, subject.subject))
+        return None
+
+
+def _per_image(
     metric: MetricSpec,
     subject: SubjectInput,
-    embeddings: _Embeddings,
-    encoder: Encoder,
-    options: GradeOptions,
+    encoded: _Encoded,
+    has_face: np.ndarray | None,
     meta_file: str,
     notes: list[str],
 ) -> np.ndarray | None:
-    if not subject.images:
+    """Scores aligned with ``subject.images``; NaN where the image is left out (no face)."""
+    images = subject.images
+    if not images:
         return None
-    generated = embeddings.of(subject.images)
-    if metric.rule == "reference_similarity":
-        if not subject.references:
+    if metric.rule == "faceless_count":
+        return faceless_flags(has_face)
+    keep = has_face if metric.faces_only else np.ones(len(images), dtype=bool)
+    scores = np.full(len(images), np.nan)
+    if not keep.any():
+        return scores
+    kept = [p for p, k in zip(images, keep, strict=True) if k]
+    generated = encoded.of(kept)
+    if metric.rule in PAIR_RULES:
+        refs = encoded.of(subject.references)
+        refs = refs[~np.isnan(refs).any(axis=1)] if len(refs) else refs
+        if len(refs) == 0:
             return None
-        return RULES[metric.rule](generated, embeddings.of(subject.references))
-    text = _texts(subject, metric, _template(metric, options), meta_file)
-    if text is None:
+        scores[keep] = PAIR_RULES[metric.rule](generated, refs)
+        return scores
+    texts = _texts(subject, metric.text_template or "", meta_file)
+    if texts is None:
         return None
-    for long_text in encoder.too_long([text]):
-        notes.append(f"{subject.subject}: text over {encoder.max_tokens} tokens, cut to the limit: {long_text!r}")
-    return RULES[metric.rule](generated, encoder.encode_texts([text]))
+    texts = [t for t, k in zip(texts, keep, strict=True) if k]
+    unique = sorted(set(texts))
+    for long_text in encoded.encoder.too_long(unique):
+        notes.append(
+            f"{subject.subject}: text over {encoded.encoder.max_tokens} tokens, cut to the limit: {long_text!r}"
+        )
+    vectors = dict(zip(unique, encoded.encoder.encode_texts(unique), strict=True))
+    scores[keep] = text_similarity(generated, np.stack([vectors[t] for t in texts]))
+    return scores
+
+
+def _threshold(tier: Tier, subject: str, name: str, declared: MetricSpec, running: MetricSpec):
+    """The tier's line for this metric and whether it belongs to the model that computed the score."""
+    line = tier.threshold(subject, name)
+    if line is None or declared.encoder.model == running.encoder.model:
+        return line, True
+    line = tier.per_model.get(running.encoder.model, {}).get(name)
+    return line, line is not None
+
+
+def _subject_result(
+    task: Task,
+    running: Task,
+    tier: Tier,
+    subject: SubjectInput,
+    encoded: dict,
+    meta_file: str,
+    notes: list[str],
+    folder: Path,
+) -> tuple[SubjectResult, list[ImageScore]]:
+    face = running.face_encoder()
+    has_face = encoded[face.key].has_face(subject.images) if face and subject.images else None
+    per_image: dict[str, np.ndarray] = {}
+    metrics: dict[str, MetricResult] = {}
+    failures: list[str] = []
+    for name, metric in running.metrics.items():
+        scores = _per_image(metric, subject, encoded[metric.encoder.key], has_face, meta_file, notes)
+        value = None
+        if scores is not None:
+            per_image[name] = scores
+            valid = scores[~np.isnan(scores)]
+            if len(valid):
+                value = AGGREGATIONS[metric.aggregation](valid)
+            else:
+                failures.append(f"{metric.label}: no generated image has a face (the course scores this 0)")
+        line, calibrated = _threshold(tier, subject.subject, name, task.metrics[name], metric)
+        metrics[name] = MetricResult(
+            metric=name,
+            label=metric.label,
+            value=value,
+            n=0 if scores is None else int((~np.isnan(scores)).sum()),
+            threshold=line,
+            higher_is_better=metric.higher_is_better,
+            calibrated=calibrated,
+            model=metric.encoder.model,
+        )
+    for name, gate in running.gates.items():
+        value = metrics[name].value
+        if value is not None and not gate.holds(value):
+            failures.append(f"gate {metrics[name].label} {gate.op} {gate.value:g} not met ({value:.4g})")
+    images = []
+    for i, path in enumerate(subject.images):
+        scores = {k: float(v[i]) for k, v in per_image.items() if not np.isnan(v[i])}
+        flags = ["no face"] if has_face is not None and not has_face[i] else []
+        images.append(ImageScore(subject.subject, _relative(path, folder), scores, flags))
+    result = SubjectResult(
+        subject.subject,
+        len(subject.images),
+        subject.expected_images or len(subject.images),
+        metrics,
+        [_relative_problem(p, folder) for p in subject.problems],
+        failures,
+    )
+    return result, images
+
+
+def course_points(task: Task, subjects: list[SubjectResult]) -> float | None:
+    """Points of the best tier every subject reaches; 0 when a gate fails; None when thresholds do not apply."""
+    tiers = [t for t in task.tiers.values() if t.points is not None]
+    if not tiers:
+        return None
+    if any(s.failures for s in subjects):
+        return 0.0
+    if any(not m.calibrated for s in subjects for m in s.metrics.values()):
+        return None
+    reached = [0.0]
+    for tier in tiers:
+        if all(
+            line is None or (m.value is not None and meets(m.value, line, m.higher_is_better))
+            for s in subjects
+            for n, m in s.metrics.items()
+            for line in [tier.threshold(s.subject, n)]
+        ):
+            reached.append(tier.points)
+    return max(reached)
 
 
 def grade(
@@ -100,51 +232,31 @@ def grade(
     options = options or GradeOptions()
     progress = progress or SilentProgress()
     check_tier(task, options.tier)
-    thresholds = task.tiers[options.tier].per_subject
+    running = with_options(task, options)
+    tier = task.tiers[options.tier]
     with unpacked(submission) as folder:
-        subjects, problems = scan_subject_folders(task.layout, folder, data_dir)
-        resolved = resolve_models(task, options.models_dir)
-        encoders: dict[tuple, Encoder] = {}
-        embeddings: dict[tuple, _Embeddings] = {}
-        for spec in task.encoders():
-            encoders[spec.key] = build_encoder(spec, resolved[spec.key])
-            labels = "/".join(m.label for m in task.metrics.values() if m.encoder.key == spec.key)
-            embeddings[spec.key] = _Embeddings(encoders[spec.key], subjects, progress, f"{labels} ({spec.model})")
-
-        meta_file = str(data_dir / task.layout.metadata)
+        subjects, problems = scan(running.layout, folder, data_dir)
+        encoders = _build_encoders(running, options)
+        encoded = {
+            spec.key: _Encoded(encoders[spec.key], subjects, progress, f"{_labels(running, spec.key)} ({spec.model})")
+            for spec in running.encoders()
+        }
+        meta_file = str(data_dir / getattr(running.layout, "metadata", getattr(running.layout, "prompts", "")))
         notes: list[str] = []
         subject_results, image_scores = [], []
         for subject in subjects:
-            per_image: dict[str, np.ndarray] = {}
-            metrics = {}
-            for name, metric in task.metrics.items():
-                key = metric.encoder.key
-                scores = _score_metric(name, metric, subject, embeddings[key], encoders[key], options, meta_file, notes)
-                if scores is not None:
-                    per_image[name] = scores
-                metrics[name] = MetricResult(
-                    metric=name,
-                    label=metric.label,
-                    value=None if scores is None else AGGREGATIONS[metric.aggregation](scores),
-                    n=0 if scores is None else len(scores),
-                    threshold=thresholds.get(subject.subject, {}).get(name),
-                    higher_is_better=metric.higher_is_better,
-                )
-            for i, path in enumerate(subject.images):
-                image_scores.append(
-                    ImageScore(subject.subject, _relative(path, folder), {k: float(v[i]) for k, v in per_image.items()})
-                )
-            subject_results.append(
-                SubjectResult(
-                    subject.subject,
-                    len(subject.images),
-                    task.layout.images_per_subject,
-                    metrics,
-                    [_relative_problem(p, folder) for p in subject.problems],
-                )
-            )
+            result, images = _subject_result(task, running, tier, subject, encoded, meta_file, notes, folder)
+            subject_results.append(result)
+            image_scores += images
         problems = [_relative_problem(p, folder) for p in problems]
 
+    if any(not m.calibrated for s in subject_results for m in s.metrics.values()):
+        models = sorted({m.model for s in subject_results for m in s.metrics.values() if not m.calibrated})
+        notes.append(
+            f"the '{options.tier}' thresholds belong to the task's own models, not {', '.join(models)}: "
+            "scores are shown without a verdict"
+        )
+    points = [t.points for t in task.tiers.values() if t.points is not None]
     return GradeResult(
         task=task.name,
         title=task.title,
@@ -153,17 +265,17 @@ def grade(
         subjects=subject_results,
         images=image_scores,
         problems=problems,
-        models=[_model_info(task, spec_key, resolved[spec_key], encoders[spec_key]) for spec_key in resolved],
+        models=[_model_info(running, spec, encoders[spec.key]) for spec in running.encoders()],
         settings={
-            "text_templates": {
-                n: _template(m, options) for n, m in task.metrics.items() if m.rule == "text_similarity"
-            },
+            "text_templates": {n: m.text_template for n, m in running.metrics.items() if m.text_template},
             "data": str(data_dir),
             "models_dir": str(options.models_dir) if options.models_dir else None,
-            "device": str(next(iter(encoders.values())).device) if encoders else None,
+            "encoders": [spec.model_dump() for spec in running.encoders()],
         },
         versions=library_versions(),
         notes=notes,
+        points=course_points(task, subject_results),
+        max_points=max(points) if points else None,
     )
 
 
@@ -179,12 +291,21 @@ def _relative_problem(problem: Problem, root: Path) -> Problem:
     return Problem(_relative(Path(problem.file), root), problem.message, problem.subject, problem.severity)
 
 
-def _model_info(task: Task, key: tuple, model: ResolvedModel, encoder: Encoder) -> ModelInfo:
+def _model_info(task: Task, spec, encoder) -> ModelInfo:
+    if isinstance(encoder, DeepFaceEncoder):
+        return ModelInfo(
+            metric_labels=[m.label for m in task.metrics.values() if m.encoder.key == spec.key],
+            model_id=f"deepface {spec.model} + {spec.detector} detector ({encoder.backend})",
+            source=str(encoder.home),
+            path=str(encoder.home / ".deepface" / "weights"),
+            fingerprint=encoder.fingerprint,
+            is_test_model=False,
+        )
     return ModelInfo(
-        metric_labels=[m.label for m in task.metrics.values() if m.encoder.key == key],
-        model_id=model.model_id,
-        source=model.source,
-        path=str(model.path),
+        metric_labels=[m.label for m in task.metrics.values() if m.encoder.key == spec.key],
+        model_id=encoder.resolved.model_id,
+        source=encoder.resolved.source,
+        path=str(encoder.resolved.path),
         fingerprint=encoder.fingerprint,
-        is_test_model=model.is_test_model,
+        is_test_model=encoder.resolved.is_test_model,
     )

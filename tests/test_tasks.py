@@ -39,9 +39,9 @@ def test_ml2025_encodes_the_course_rules():
 @pytest.mark.parametrize(
     ("mutate", "field", "message"),
     [
-        (lambda r: r["metrics"]["dino"]["encoder"].pop("model"), "metrics.dino.encoder.model", "Field required"),
+        (lambda r: r["metrics"]["dino"]["encoder"].pop("model"), "metrics.dino.encoder.dinov2.model", "Field required"),
         (lambda r: r["metrics"]["dino"].update(rule="nearest"), "metrics.dino.rule", "Input should be"),
-        (lambda r: r["layout"].update(images_per_subjekt=15), "layout.images_per_subjekt", "Extra"),
+        (lambda r: r["layout"].update(images_per_subjekt=15), "layout.subject-folders.images_per_subjekt", "Extra"),
         (lambda r: r["metrics"]["clip_t"].pop("text_template"), "metrics.clip_t", "needs a text_template"),
         (
             lambda r: r["tiers"]["boss"]["per_subject"]["object-1"].update(fid=3),

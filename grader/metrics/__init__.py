@@ -1,8 +1,8 @@
 """Scores as pure functions over embedding arrays: no files, no models."""
 
-from grader.metrics.aggregate import AGGREGATIONS, mean
+from grader.metrics.aggregate import AGGREGATIONS, mean, total
+from grader.metrics.faces import face_distance, faceless_flags, pairwise_l2
 from grader.metrics.similarity import (
-    RULES,
     clip_i,
     clip_t,
     cosine_matrix,
@@ -12,15 +12,22 @@ from grader.metrics.similarity import (
     text_similarity,
 )
 
+# Rules a task file can name that compare generated embeddings with reference embeddings.
+PAIR_RULES = {"reference_similarity": reference_similarity, "face_distance": face_distance}
+
 __all__ = [
     "AGGREGATIONS",
-    "RULES",
+    "PAIR_RULES",
     "clip_i",
     "clip_t",
     "cosine_matrix",
     "dino_score",
+    "face_distance",
+    "faceless_flags",
     "l2_normalize",
     "mean",
+    "pairwise_l2",
     "reference_similarity",
     "text_similarity",
+    "total",
 ]

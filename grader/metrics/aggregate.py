@@ -13,4 +13,9 @@ def mean(scores: np.ndarray) -> float:
     return float(scores.mean())
 
 
-AGGREGATIONS = {"mean": mean}
+def total(scores: np.ndarray) -> float:
+    """Sum over the subject's images (counts such as faceless images)."""
+    return float(np.asarray(scores, dtype=np.float64).sum())
+
+
+AGGREGATIONS = {"mean": mean, "sum": total}

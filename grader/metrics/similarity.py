@@ -55,5 +55,3 @@ def text_similarity(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
 dino_score = reference_similarity  # DINO(v1/v2) CLS embeddings
 clip_i = reference_similarity  # CLIP image embeddings
 clip_t = text_similarity  # CLIP image vs text embeddings
-
-RULES = {"reference_similarity": reference_similarity, "text_similarity": text_similarity}

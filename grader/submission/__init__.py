@@ -1,6 +1,28 @@
 """Reading a submission and its task data into per-subject inputs, collecting problems instead of stopping."""
 
-from grader.submission.subject_folders import SubjectInput, scan_subject_folders
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.errors import InputError
+from grader.result import Problem
+from grader.submission.files import SubjectInput
+from grader.submission.single_subject import scan_identity_folders, scan_prompt_images
+from grader.submission.subject_folders import scan_subject_folders
 from grader.submission.unpack import unpacked
 
-__all__ = ["SubjectInput", "scan_subject_folders", "unpacked"]
+_SCANNERS = {
+    "subject-folders": scan_subject_folders,
+    "prompt-images": scan_prompt_images,
+    "identity-folders": scan_identity_folders,
+}
+
+
+def scan(layout, submission: Path, data_dir: Path) -> tuple[list[SubjectInput], list[Problem]]:
+    """Per-subject inputs for any layout kind."""
+    if not data_dir.is_dir():
+        raise InputError(f"{data_dir}: data folder not found")
+    return _SCANNERS[layout.kind](layout, submission, data_dir)
+
+
+__all__ = ["SubjectInput", "scan", "unpacked"]

@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import InputError
-from grader.images import image_size, open_rgb
 from grader.result import Problem
+from grader.submission.files import SubjectInput, check_image, count_problem, list_images
 from grader.tasks.schema import SubjectFoldersLayout
-
-
-@dataclass
-class SubjectInput:
-    subject: str
-    fields: dict[str, str]
-    references: list[Path]
-    images: list[Path]
-    problems: list[Problem] = field(default_factory=list)
-
-
-def natural_key(path: Path) -> list:
-    """``2.jpg`` before ``10.jpg``."""
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
 def read_metadata(data_dir: Path, layout: SubjectFoldersLayout) -> dict:
@@ -50,46 +34,6 @@ def find_subject_root(submission: Path, subjects: list[str]) -> Path:
     return submission
 
 
-def _check_image(path: Path, expected_size: tuple[int, int] | None, subject: str) -> Problem | None:
-    try:
-        open_rgb(path)
-    except InputError as exc:
-        return Problem(str(path), f"{exc.args[0].removeprefix(f'{path}: ')}; left out of the grade", subject)
-    if expected_size is not None and image_size(path) != tuple(expected_size):
-        w, h = image_size(path)
-        return Problem(
-            str(path), f"is {w}x{h}, the task asks for {expected_size[0]}x{expected_size[1]}", subject, "warning"
-        )
-    return None
-
-
-def _scan_images(folder: Path, layout: SubjectFoldersLayout, subject: str) -> tuple[list[Path], list[Problem]]:
-    images, problems = [], []
-    for path in sorted((p for p in folder.iterdir() if p.is_file()), key=natural_key):
-        if path.name.startswith("."):
-            continue
-        if path.suffix.lower() not in layout.extensions:
-            problems.append(
-                Problem(
-                    str(path),
-                    f"not an image file ({', '.join(layout.extensions)} expected); ignored",
-                    subject,
-                    "warning",
-                )
-            )
-            continue
-        problem = _check_image(path, layout.image_size, subject)
-        if problem is not None:
-            problems.append(problem)
-        if problem is None or problem.severity == "warning":
-            images.append(path)
-    if len(images) != layout.images_per_subject:
-        problems.append(
-            Problem(str(folder), f"{len(images)} usable images, the task asks for {layout.images_per_subject}", subject)
-        )
-    return images, problems
-
-
 def _subject_fields(entry: object, layout: SubjectFoldersLayout, meta_path: Path, subject: str) -> tuple[dict, list]:
     if not isinstance(entry, dict):
         return {}, [Problem(str(meta_path), f"no entry for {subject}", subject)]
@@ -106,7 +50,7 @@ def _references(fields: dict, layout: SubjectFoldersLayout, meta_path: Path, sub
     path = next((c for c in candidates if c.is_file()), None)
     if path is None:
         return [], [Problem(str(meta_path), f"{subject}: reference image {ref!r} not found next to it", subject)]
-    problem = _check_image(path, None, subject)
+    problem = check_image(path, subject)
     return ([], [problem]) if problem else ([path], [])
 
 
@@ -123,10 +67,12 @@ def scan_subject_folders(
         references, ref_problems = _references(fields, layout, meta_path, subject)
         folder = root / subject
         if folder.is_dir():
-            images, image_problems = _scan_images(folder, layout, subject)
+            images, image_problems = list_images(folder, layout.extensions, subject, layout.image_size)
+            image_problems += count_problem(folder, len(images), layout.images_per_subject, subject)
         else:
             images, image_problems = [], [Problem(str(folder), "subject folder missing", subject)]
-        subjects.append(SubjectInput(subject, fields, references, images, problems + ref_problems + image_problems))
+        problems += ref_problems + image_problems
+        subjects.append(SubjectInput(subject, fields, references, images, layout.images_per_subject, [], problems))
     extra = [
         Problem(str(p), "folder is not a subject of this task; ignored", None, "warning")
         for p in sorted(root.iterdir())

@@ -1,0 +1,112 @@
+"""Face detection and embedding through deepface's ``represent``, as the face-LoRA course grader calls it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grader.encoders.base import ProgressCallback
+from grader.errors import InputError, ModelMissingError
+from grader.faces.weights import prepare
+from grader.tasks.schema import FaceEncoder
+
+
+@dataclass(frozen=True)
+class FaceReading:
+    """What ``represent`` gave for one image: the first face's embedding (with ``enforce_detection=False``,
+    the whole image's when nothing was found), its detection confidence and how many faces were found."""
+
+    embedding: np.ndarray
+    confidence: float
+    faces: int
+
+    @property
+    def has_face(self) -> bool:
+        # The course's rule: faceless when the result is empty or its face_confidence is 0.
+        return self.faces > 0 and self.confidence != 0
+
+
+def backend_engine() -> str:
+    from deepface.commons.backend_utils import get_backend_engine
+
+    return get_backend_engine()
+
+
+@contextmanager
+def deepface_home(home: Path) -> Iterator[None]:
+    """Run deepface against ``home`` (and quietly); the caller's environment is restored afterwards."""
+    saved = {k: os.environ.get(k) for k in ("DEEPFACE_HOME", "DEEPFACE_LOG_LEVEL")}
+    os.environ["DEEPFACE_HOME"] = str(home)
+    os.environ["DEEPFACE_LOG_LEVEL"] = "40"
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class DeepFaceEncoder:
+    def __init__(self, spec: FaceEncoder, home: Path | None = None) -> None:
+        self.spec = spec
+        self.backend = backend_engine()
+        self.home = prepare(spec.model, spec.detector, self.backend, home)
+        self.readings: dict[Path, FaceReading] = {}
+
+    @property
+    def fingerprint(self) -> str:
+        from importlib.metadata import version
+
+        parts = {**self.spec.model_dump(), "backend": self.backend, "deepface": version("deepface")}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+    def read(self, path: Path) -> FaceReading:
+        with deepface_home(self.home):
+            from deepface import DeepFace
+
+            try:
+                faces = DeepFace.represent(
+                    img_path=str(path),
+                    model_name=self.spec.model,
+                    detector_backend=self.spec.detector,
+                    enforce_detection=self.spec.enforce_detection,
+                    align=self.spec.align,
+                    normalization=self.spec.normalization,
+                )
+            except ValueError as exc:
+                if "Face could not be detected" in str(exc):  # only with enforce_detection=True
+                    return FaceReading(np.zeros(0), 0.0, 0)
+                raise InputError(f"{path}: deepface could not read it: {exc}") from exc
+            except (OSError, RuntimeError) as exc:
+                raise ModelMissingError(f"deepface {self.spec.model}/{self.spec.detector}: {exc}") from exc
+        if not faces:
+            return FaceReading(np.zeros(0), 0.0, 0)
+        first = faces[0]
+        return FaceReading(
+            np.asarray(first["embedding"], dtype=np.float64), float(first["face_confidence"]), len(faces)
+        )
+
+    def encode_images(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> np.ndarray:
+        """Embeddings of each image's first face; ``self.readings`` keeps the detections."""
+        vectors = []
+        for path in paths:
+            reading = self.read(path)
+            self.readings[path] = reading
+            vectors.append(reading.embedding)
+            if progress:
+                progress(1)
+        width = max((len(v) for v in vectors), default=0)
+        return (
+            np.stack([v if len(v) == width else np.full(width, np.nan) for v in vectors])
+            if vectors
+            else np.zeros((0, 0))
+        )

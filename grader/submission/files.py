@@ -1,0 +1,79 @@
+"""Image files of a folder, checked one by one; problems are collected, not raised."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.errors import InputError
+from grader.images import image_size, open_rgb
+from grader.result import Problem
+
+
+@dataclass
+class SubjectInput:
+    """Everything one subject is graded on, as read from the data folder and the submission."""
+
+    subject: str
+    fields: dict[str, str]
+    references: list[Path]
+    images: list[Path]
+    expected_images: int | None = None
+    image_fields: list[dict[str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def fields_of(self, index: int) -> dict[str, str]:
+        extra = self.image_fields[index] if index < len(self.image_fields) else {}
+        return {**self.fields, **extra}
+
+
+def natural_key(path: Path) -> list:
+    """``2.jpg`` before ``10.jpg``."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
+def check_image(path: Path, subject: str | None, expected_size: tuple[int, int] | None = None) -> Problem | None:
+    """None for a good image; an error if it cannot be decoded; a warning if its size is off."""
+    try:
+        open_rgb(path)
+    except InputError as exc:
+        return Problem(str(path), f"{exc.args[0].removeprefix(f'{path}: ')}; left out of the grade", subject)
+    if expected_size is not None and image_size(path) != tuple(expected_size):
+        w, h = image_size(path)
+        return Problem(
+            str(path), f"is {w}x{h}, the task asks for {expected_size[0]}x{expected_size[1]}", subject, "warning"
+        )
+    return None
+
+
+def list_images(
+    folder: Path,
+    extensions: list[str],
+    subject: str | None,
+    expected_size: tuple[int, int] | None = None,
+    expected_others: tuple[str, ...] = (),
+) -> tuple[list[Path], list[Problem]]:
+    """Readable images of ``folder`` in natural order, and a problem for every other file
+    (but those with a suffix in ``expected_others``, such as captions beside training photos)."""
+    images, problems = [], []
+    for path in sorted((p for p in folder.iterdir() if p.is_file()), key=natural_key):
+        if path.name.startswith("."):
+            continue
+        if path.suffix.lower() not in extensions:
+            if path.suffix.lower() not in expected_others:
+                message = f"not an image file ({', '.join(extensions)} expected); ignored"
+                problems.append(Problem(str(path), message, subject, "warning"))
+            continue
+        problem = check_image(path, subject, expected_size)
+        if problem is not None:
+            problems.append(problem)
+        if problem is None or problem.severity == "warning":
+            images.append(path)
+    return images, problems
+
+
+def count_problem(folder: Path, found: int, expected: int, subject: str | None) -> list[Problem]:
+    if found == expected:
+        return []
+    return [Problem(str(folder), f"{found} usable images, the task asks for {expected}", subject)]

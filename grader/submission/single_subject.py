@@ -1,0 +1,76 @@
+"""Layouts with one subject: training photos in the data folder and generated images in the submission.
+
+``prompt-images`` pairs image i with prompt i (GenAI 2024 HW10); ``identity-folders`` takes every image.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.errors import InputError
+from grader.result import Problem
+from grader.submission.files import SubjectInput, check_image, list_images
+from grader.tasks.schema import IdentityFoldersLayout, PromptImagesLayout
+
+
+def read_training(data_dir: Path, training_dir: str, extensions: list[str], subject: str):
+    folder = data_dir / training_dir
+    if not folder.is_dir():
+        raise InputError(f"{folder}: training photo folder not found (is --data the task's data folder?)")
+    photos, problems = list_images(folder, extensions, subject, expected_others=(".txt",))
+    if not photos:
+        raise InputError(f"{folder}: no readable training photos ({', '.join(extensions)})")
+    return photos, problems
+
+
+def read_prompts(path: Path) -> list[str]:
+    if not path.is_file():
+        raise InputError(f"{path}: prompt file not found")
+    try:
+        prompts = [line.strip() for line in path.read_text("utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read prompts: {exc}") from exc
+    if not prompts:
+        raise InputError(f"{path}: no prompts in the file")
+    return prompts
+
+
+def scan_prompt_images(
+    layout: PromptImagesLayout, submission: Path, data_dir: Path
+) -> tuple[list[SubjectInput], list[Problem]]:
+    subject = layout.subject
+    training, problems = read_training(data_dir, layout.training_dir, layout.extensions, subject)
+    prompts = read_prompts(data_dir / layout.prompts)
+    images, image_fields = [], []
+    for index, prompt in enumerate(prompts):
+        path = submission / layout.image_name.format(i=index + layout.first_index)
+        if not path.is_file():
+            problems.append(Problem(str(path), f"missing: the image for prompt {index + 1} ({prompt!r})", subject))
+            continue
+        problem = check_image(path, subject)
+        if problem is not None:
+            problems.append(problem)
+            if problem.severity == "error":
+                continue
+        images.append(path)
+        image_fields.append({"prompt": prompt})
+    expected = {layout.image_name.format(i=i + layout.first_index) for i in range(len(prompts))}
+    problems += [
+        Problem(str(p), "not one of the task's image names; ignored", subject, "warning")
+        for p in sorted(submission.iterdir())
+        if p.is_file() and p.name not in expected and not p.name.startswith(".")
+    ]
+    fields = {"subject": subject}
+    return [SubjectInput(subject, fields, training, images, len(prompts), image_fields, problems)], []
+
+
+def scan_identity_folders(
+    layout: IdentityFoldersLayout, submission: Path, data_dir: Path
+) -> tuple[list[SubjectInput], list[Problem]]:
+    subject = layout.subject
+    training, problems = read_training(data_dir, layout.training_dir, layout.extensions, subject)
+    images, image_problems = list_images(submission, layout.extensions, subject)
+    problems += image_problems
+    if not images:
+        problems.append(Problem(str(submission), "no readable generated images", subject))
+    return [SubjectInput(subject, {"subject": subject}, training, images, None, [], problems)], []
