@@ -11,13 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from grader.errors import ExitCode, GraderError
+from grader.errors import ExitCode, GraderError, ModelMissingError
 from grader.models import fetch_command, locate, resolve
 from grader.progress import rich_progress
 from grader.report import render, write_csv, write_json
 from grader.runner import GradeOptions, grade
 from grader.tasks import available_tasks, load_task
 from grader.tasks.registry import read_task_file
+from grader.tasks.schema import FaceEncoder, Task
 
 app = typer.Typer(
     help="Grade personalized text-to-image submissions exactly as the courses do.",
@@ -50,6 +51,12 @@ def check(
     text_template: Annotated[
         str | None, typer.Option(help="Override the task's CLIP text, e.g. 'a {name} {text_cond}'.")
     ] = None,
+    face_model: Annotated[
+        str | None, typer.Option(help="deepface model instead of the task's (e.g. Dlib); its tiers may not apply.")
+    ] = None,
+    face_detector: Annotated[
+        str | None, typer.Option(help="deepface detector instead of the task's (e.g. centerface, opencv).")
+    ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the full result as JSON.")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write per-image scores as CSV.")] = None,
     per_image: Annotated[bool, typer.Option(help="Also print every image's scores.")] = False,
@@ -60,7 +67,13 @@ def check(
     """
     try:
         spec = load_task(task)
-        options = GradeOptions(tier=baseline, models_dir=models, text_template=text_template)
+        options = GradeOptions(
+            tier=baseline,
+            models_dir=models,
+            text_template=text_template,
+            face_model=face_model,
+            face_detector=face_detector,
+        )
         with rich_progress(err) as progress:
             result = grade(spec, submission, data, options, progress)
     except GraderError as exc:
@@ -105,6 +118,9 @@ def models_command(
         for column in ("used by", "model", "status"):
             table.add_column(column)
         for encoder in spec.encoders():
+            if isinstance(encoder, FaceEncoder):
+                missing += _face_row(table, spec, encoder)
+                continue
             used_by = ", ".join(m.label for m in spec.metrics.values() if m.encoder.key == encoder.key)
             found = locate(encoder.model, models, encoder.revision)
             if found is None and fetch:
@@ -122,13 +138,33 @@ def models_command(
     raise typer.Exit(int(ExitCode.MODEL_MISSING if missing else ExitCode.PASSED))
 
 
+def _face_row(table: Table, task: Task, encoder: FaceEncoder) -> int:
+    """Adds the deepface row; 1 when its files are missing."""
+    from grader.encoders.face import backend_engine
+    from grader.faces.weights import prepare
+
+    used_by = ", ".join(m.label for m in task.metrics.values() if m.encoder.key == encoder.key)
+    name = f"deepface {encoder.model} + {encoder.detector}"
+    try:
+        home = prepare(encoder.model, encoder.detector, backend_engine())
+    except ModelMissingError as exc:
+        table.add_row(used_by, name, f"[red]missing[/] - {exc}")
+        return 1
+    table.add_row(used_by, name, f"[green]present[/] ({home / '.deepface' / 'weights'})")
+    return 0
+
+
 @app.command()
-def demo() -> None:
-    """Grade the bundled synthetic ml2025-hw10 submission with tiny test models (no download needed)."""
+def demo(
+    task: Annotated[
+        str, typer.Option(help="face-identity: real offline face models; ml2025-hw10: tiny test models.")
+    ] = "face-identity",
+) -> None:
+    """Grade a bundled example submission offline."""
     from grader.demo import run_demo
 
     try:
-        code = run_demo(out, err)
+        code = run_demo(task, out, err)
     except GraderError as exc:
         raise _fail(exc) from exc
     raise typer.Exit(int(code))

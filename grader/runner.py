@@ -180,6 +180,7 @@ def _subject_result(
             higher_is_better=metric.higher_is_better,
             calibrated=calibrated,
             model=metric.encoder.model,
+            is_count=metric.rule == "faceless_count",
         )
     for name, gate in running.gates.items():
         value = metrics[name].value

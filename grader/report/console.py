@@ -6,57 +6,89 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from grader.result import GradeResult, MetricResult, Verdict
+from grader.result import GradeResult, MetricResult, SubjectResult, Verdict, meets
 
 _STYLE = {
     Verdict.PASS: "bold green",
     Verdict.FAIL: "bold red",
     Verdict.INCOMPLETE: "bold yellow",
     Verdict.NOT_GRADED: "bold yellow",
+    Verdict.UNCALIBRATED: "bold cyan",
 }
 
 
-def _fmt(value: float | None, signed: bool = False) -> str:
+def _fmt(value: float | None, signed: bool = False, digits: int = 2) -> str:
     if value is None:
         return "-"
-    return f"{value:+.2f}" if signed else f"{value:.2f}"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-def _metric_cells(m: MetricResult) -> list[str]:
+def _digits(result: GradeResult, metric: str) -> int:
+    """Counts need none; distances near 1 need more digits than scores near 50."""
+    first = _first(result)
+    if first and metric in first.metrics and first.metrics[metric].is_count:
+        return 0
+    values = [abs(i.scores[metric]) for i in result.images if metric in i.scores]
+    return 4 if values and max(values) < 10 else 2
+
+
+def _metric_cells(m: MetricResult, digits: int) -> list[str]:
     op = ">=" if m.higher_is_better else "<="
-    threshold = f"{op} {m.threshold:g}" if m.threshold is not None else "-"
-    margin = _fmt(m.margin, signed=True)
+    if not m.calibrated:
+        threshold = "[cyan]uncalibrated[/]"
+    else:
+        threshold = f"{op} {m.threshold:g}" if m.threshold is not None else "-"
+    margin = _fmt(m.margin, signed=True, digits=digits)
     if m.passed is not None:
         margin = f"[{'green' if m.passed else 'red'}]{margin}[/]"
-    return [_fmt(m.value), threshold, margin]
+    return [_fmt(m.value, digits=digits), threshold, margin]
+
+
+def _first(result: GradeResult) -> SubjectResult | None:
+    return result.subjects[0] if result.subjects else None
 
 
 def subjects_table(result: GradeResult) -> Table:
     table = Table(title=f"{result.title} - tier '{result.tier}'", title_justify="left")
     table.add_column("subject", no_wrap=True)
     table.add_column("images", justify="right", no_wrap=True)
-    labels = [m.label for m in result.subjects[0].metrics.values()] if result.subjects else []
-    for label in labels:
-        table.add_column(label, justify="right")
+    first = _first(result)
+    for m in first.metrics.values() if first else []:
+        table.add_column(m.label, justify="right")
         table.add_column("line", justify="right", style="dim")
         table.add_column("margin", justify="right")
     table.add_column("verdict", no_wrap=True)
     for s in result.subjects:
         cells = [s.subject, f"{s.n_images}/{s.expected_images}"]
-        for m in s.metrics.values():
-            cells += _metric_cells(m)
+        for name, m in s.metrics.items():
+            cells += _metric_cells(m, _digits(result, name))
         cells.append(f"[{_STYLE[s.verdict]}]{s.verdict.value}[/]")
         table.add_row(*cells)
     return table
 
 
 def images_table(result: GradeResult) -> Table:
-    metrics = list(result.subjects[0].metrics.values()) if result.subjects else []
+    """One row per image; a score on the failing side of its subject's line is red."""
+    first = _first(result)
+    metrics = [m for m in first.metrics.values() if not m.is_count] if first else []
+    lines = {(s.subject, n): m for s in result.subjects for n, m in s.metrics.items()}
     table = Table(title="Per image", title_justify="left")
-    for column in ["subject", "file", *(m.label for m in metrics)]:
-        table.add_column(column, justify="left" if column in ("subject", "file") else "right")
+    for column in ["subject", "file", *(m.label for m in metrics), "note"]:
+        table.add_column(column, justify="left" if column in ("subject", "file", "note") else "right")
     for item in result.images:
-        table.add_row(item.subject, item.file, *(_fmt(item.scores.get(m.metric)) for m in metrics))
+        cells, notes = [item.subject, item.file], list(item.flags)
+        for m in metrics:
+            value = item.scores.get(m.metric)
+            text = _fmt(value, digits=_digits(result, m.metric))
+            line = lines[(item.subject, m.metric)]
+            if value is not None and line.threshold is not None:
+                ok = meets(value, line.threshold, line.higher_is_better)
+                text = f"[{'green' if ok else 'red'}]{text}[/]"
+                if not ok:
+                    notes.append(f"{m.label} past the line")
+            cells.append(text)
+        cells.append(", ".join(notes))
+        table.add_row(*cells)
     return table
 
 
@@ -67,6 +99,7 @@ def verdict_line(result: GradeResult) -> str:
         Verdict.PASS: f"PASS - every subject meets the '{result.tier}' line",
         Verdict.FAIL: f"FAIL - below the '{result.tier}' line",
         Verdict.INCOMPLETE: "INCOMPLETE - the submission has problems (listed above); this is not a valid grade",
+        Verdict.UNCALIBRATED: f"UNCALIBRATED - no '{result.tier}' threshold exists for the model used; scores only",
     }[result.verdict]
     return f"[{_STYLE[result.verdict]}]{text}[/] ({summary}; exit code {int(result.exit_code)})"
 
@@ -83,6 +116,9 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
     console.print(subjects_table(result))
     if per_image:
         console.print(images_table(result))
+    for s in result.subjects:
+        for failure in s.failures:
+            console.print(f"  [red]fail[/] {s.subject}: {failure}", highlight=False, soft_wrap=True)
     problems = result.all_problems
     if problems:
         console.print(f"[bold]Problems ({len(problems)})[/]")
@@ -90,11 +126,14 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
             colour = "red" if p.severity == "error" else "yellow"
             console.print(f"  [{colour}]{p.severity}[/] {p.file}: {p.message}", highlight=False, soft_wrap=True)
     for note in result.notes:
-        console.print(f"  [yellow]note[/] {note}", highlight=False)
+        console.print(f"  [yellow]note[/] {note}", highlight=False, soft_wrap=True)
     for m in result.models:
         flag = " [magenta](test model)[/]" if m.is_test_model else ""
         console.print(f"[dim]{'/'.join(m.metric_labels)}: {m.model_id} from {m.source}{flag}[/]", highlight=False)
     templates = result.settings.get("text_templates") or {}
     if templates:
         console.print(f"[dim]text: {', '.join(f'{k} = {v!r}' for k, v in templates.items())}[/]", highlight=False)
+    if result.max_points is not None:
+        points = "- (thresholds do not apply to this model)" if result.points is None else f"{result.points:g}"
+        console.print(f"[bold]Course points: {points} / {result.max_points:g}[/]")
     console.print(verdict_line(result))
