@@ -175,3 +175,18 @@ def test_models_command_shows_face_models(tmp_path):
     res = CliRunner().invoke(app, ["models", "--task", "face-identity"])
     assert res.exit_code == 0, res.output
     assert "deepface Dlib + centerface" in res.output and "present" in res.output
+
+
+def test_demo_grades_the_face_example_with_real_models():
+    res = CliRunner().invoke(app, ["demo"])
+    assert res.exit_code == 0, res.output
+    rows = {line.split("│")[2].strip(): line for line in res.output.splitlines() if line.count("│") > 4}
+    assert "past the line" in rows["other_person.png"] and "no face" in rows["no_face.png"]
+    assert "past the line" not in rows["mirrored.png"]
+    assert "PASS" in res.output and "TEST MODELS" not in res.output
+
+
+def test_demo_on_test_models_says_so():
+    res = CliRunner().invoke(app, ["demo", "--task", "ml2025-hw10"])
+    assert res.exit_code == 0, res.output
+    assert "TEST MODELS" in res.output and "carry no meaning" in res.output
