@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from grader.paths import fixtures_dir
 from grader.tasks.registry import available_tasks
-from grader.testing.tiny_models import build_tiny_models
 
 
 @pytest.fixture(autouse=True)
@@ -19,17 +16,15 @@ def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("T2I_GRADER_MODELS", raising=False)
 
 
+# The suite uses the fixtures its own pytest plugin offers users.
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_models(tmp_path_factory.mktemp("models"))
+def tiny_models(grader_tiny_models: Path) -> Path:
+    return grader_tiny_models
 
 
 @pytest.fixture
-def ml2025(tmp_path: Path) -> Path:
-    """A writable copy of the synthetic ml2025-hw10 fixture (``data/`` and ``submission/``)."""
-    target = tmp_path / "ml2025"
-    shutil.copytree(fixtures_dir() / "ml2025-hw10", target)
-    return target
+def ml2025(grader_ml2025_fixture: Path) -> Path:
+    return grader_ml2025_fixture
 
 
 @pytest.fixture

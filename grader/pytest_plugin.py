@@ -1,0 +1,127 @@
+"""pytest plugin: grade a submission once per session and gate on its scores.
+
+Options (or the ini keys in brackets): --grader-submission [grader_submission], --grader-task [grader_task],
+--grader-data [grader_data], --grader-baseline [grader_baseline], --grader-models [grader_models],
+--grader-compare [grader_compare], --grader-tolerance [grader_tolerance]. With --grader-compare a test
+``t2i-grader::no-regression`` is added that fails when a score drops by more than the tolerance.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.result import GradeResult
+
+_OPTIONS = {
+    "submission": "submission folder or .zip to grade",
+    "task": "task name or task file",
+    "data": "the task's data folder",
+    "baseline": "tier to grade against (default boss)",
+    "models": "folder of models as DIR/<org>/<name>",
+    "face_model": "deepface model instead of the task's",
+    "face_detector": "deepface detector instead of the task's",
+    "compare": "result JSON to compare with: add a test failing on any score drop",
+    "tolerance": "largest allowed drop for --grader-compare (default 0.5)",
+}
+_RESULT = pytest.StashKey[GradeResult]()
+# Grading modules (torch, transformers) load only when a test asks for a grade, not at every pytest start.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("t2i-grader", "grading text-to-image submissions")
+    for name, help_text in _OPTIONS.items():
+        flag = "--grader-" + name.replace("_", "-")
+        group.addoption(flag, dest=f"grader_{name}", default=None, help=help_text)
+        parser.addini(f"grader_{name}", help_text)
+
+
+def _setting(config: pytest.Config, name: str, default: str | None = None) -> str | None:
+    value = config.getoption(f"grader_{name}") or config.getini(f"grader_{name}")
+    return value or default
+
+
+def _path(config: pytest.Config, name: str) -> Path | None:
+    value = _setting(config, name)
+    if value is None:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else config.rootpath / path
+
+
+def session_result(config: pytest.Config) -> GradeResult:
+    """The session's one grade of the configured submission."""
+    from grader.errors import GraderError
+    from grader.runner import GradeOptions, grade
+    from grader.tasks import load_task
+
+    if _RESULT in config.stash:
+        return config.stash[_RESULT]
+    submission, data, task = _path(config, "submission"), _path(config, "data"), _setting(config, "task")
+    if submission is None or data is None or task is None:
+        pytest.fail(
+            "t2i-grader: set --grader-submission, --grader-task and --grader-data (or the grader_* ini "
+            "keys) to use grader_result",
+            pytrace=False,
+        )
+    options = GradeOptions(
+        tier=_setting(config, "baseline", "boss"),
+        models_dir=_path(config, "models"),
+        face_model=_setting(config, "face_model"),
+        face_detector=_setting(config, "face_detector"),
+    )
+    task_path = config.rootpath / task if task.endswith((".yaml", ".yml")) else None
+    try:
+        result = grade(load_task(str(task_path or task)), submission, data, options)
+    except GraderError as exc:
+        pytest.fail(f"t2i-grader could not grade {submission}: {exc}", pytrace=False)
+    config.stash[_RESULT] = result
+    return result
+
+
+@pytest.fixture(scope="session")
+def grader_result(pytestconfig: pytest.Config) -> GradeResult:
+    """The configured submission graded once per session."""
+    return session_result(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def grader_tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny random-weight stand-ins for the grading models, as a ``--models`` folder (for testing tooling)."""
+    from grader.testing.tiny_models import build_tiny_models
+
+    return build_tiny_models(tmp_path_factory.mktemp("t2i-grader-models"))
+
+
+@pytest.fixture
+def grader_ml2025_fixture(tmp_path: Path) -> Path:
+    """A writable copy of the synthetic ml2025-hw10 dataset (``data/``) and submission (``submission/``)."""
+    from grader.paths import fixtures_dir
+
+    target = tmp_path / "ml2025-hw10"
+    shutil.copytree(fixtures_dir() / "ml2025-hw10", target)
+    return target
+
+
+class RegressionItem(pytest.Item):
+    def runtest(self) -> None:
+        from grader.gates import assert_no_regression
+
+        previous = _path(self.config, "compare")
+        tolerance = float(_setting(self.config, "tolerance", "0.5"))
+        assert_no_regression(session_result(self.config), previous, tolerance)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, AssertionError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"t2i-grader: no score drop against {_setting(self.config, 'compare')}"
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    if _setting(config, "compare"):
+        items.append(RegressionItem.from_parent(session, name="t2i-grader::no-regression"))
