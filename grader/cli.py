@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from grader.errors import ExitCode, GraderError, ModelMissingError
+from grader.cache import EmbeddingCache
+from grader.errors import ExitCode, GraderError, ModelMissingError, UsageError
 from grader.models import fetch_command, locate, resolve
 from grader.progress import rich_progress
 from grader.report import render, write_csv, write_json
@@ -36,6 +37,22 @@ ModelsOption = Annotated[
 ]
 
 
+CacheDirOption = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Embedding cache folder (default: the user cache directory).")
+]
+
+
+def _dtype(name: str) -> str | None:
+    dtypes = {"fp32": None, "float32": None, "bf16": "bfloat16", "bfloat16": "bfloat16"}
+    if name not in dtypes:
+        raise UsageError(f"--dtype must be fp32 or bf16, not {name!r}")
+    return dtypes[name]
+
+
+def _cache(folder: Path | None) -> EmbeddingCache:
+    return EmbeddingCache(folder / "embeddings.sqlite" if folder else None)
+
+
 def _fail(exc: GraderError) -> typer.Exit:
     err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(int(exc.exit_code))
@@ -57,6 +74,11 @@ def check(
     face_detector: Annotated[
         str | None, typer.Option(help="deepface detector instead of the task's (e.g. centerface, opencv).")
     ] = None,
+    dtype: Annotated[
+        str, typer.Option(help="fp32 (as the courses) or bf16 (faster on CPUs with bf16; moves scores).")
+    ] = "fp32",
+    cache_dir: CacheDirOption = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every embedding afresh.")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the full result as JSON.")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write per-image scores as CSV.")] = None,
     per_image: Annotated[bool, typer.Option(help="Also print every image's scores.")] = False,
@@ -73,6 +95,8 @@ def check(
             text_template=text_template,
             face_model=face_model,
             face_detector=face_detector,
+            dtype=_dtype(dtype),
+            cache=None if no_cache else _cache(cache_dir),
         )
         with rich_progress(err) as progress:
             result = grade(spec, submission, data, options, progress)
@@ -168,6 +192,26 @@ def demo(
     except GraderError as exc:
         raise _fail(exc) from exc
     raise typer.Exit(int(code))
+
+
+cache_app = typer.Typer(help="Inspect or empty the embedding cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("info")
+def cache_info(cache_dir: CacheDirOption = None) -> None:
+    """Where the cache is, how many embeddings it holds, per encoder."""
+    info = _cache(cache_dir).info()
+    out.print(f"{info['path']}: {info['entries']} embeddings, {info['bytes'] / 1e6:.1f} MB", highlight=False)
+    for encoder, count in info["encoders"].items():
+        out.print(f"  {encoder}: {count}", highlight=False)
+
+
+@cache_app.command("clear")
+def cache_clear(cache_dir: CacheDirOption = None) -> None:
+    """Delete every cached embedding."""
+    cache = _cache(cache_dir)
+    out.print(f"removed {cache.clear()} embeddings from {cache.path}", highlight=False)
 
 
 def main() -> None:

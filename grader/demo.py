@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from grader.cache import EmbeddingCache
 from grader.errors import ExitCode, UsageError
 from grader.paths import cache_dir, fixtures_dir
 from grader.progress import rich_progress
@@ -54,6 +55,7 @@ def run_demo(name: str, out: Console, err: Console) -> ExitCode:
     if name not in DEMOS:
         raise UsageError(f"no demo for {name!r}; demos: {', '.join(DEMOS)}")
     task, submission, data, options = DEMOS[name](out)
+    options.cache = EmbeddingCache()
     with rich_progress(err) as progress:
         result = grade(task, submission, data, options, progress)
     render(result, out, per_image=True)

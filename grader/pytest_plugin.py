@@ -53,6 +53,7 @@ def _path(config: pytest.Config, name: str) -> Path | None:
 
 def session_result(config: pytest.Config) -> GradeResult:
     """The session's one grade of the configured submission."""
+    from grader.cache import EmbeddingCache
     from grader.errors import GraderError
     from grader.runner import GradeOptions, grade
     from grader.tasks import load_task
@@ -71,6 +72,7 @@ def session_result(config: pytest.Config) -> GradeResult:
         models_dir=_path(config, "models"),
         face_model=_setting(config, "face_model"),
         face_detector=_setting(config, "face_detector"),
+        cache=EmbeddingCache(),  # re-runs after an unrelated change cost no model time
     )
     task_path = config.rootpath / task if task.endswith((".yaml", ".yml")) else None
     try:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.cache import EmbeddingCache
+from grader.encoded import EncodedImages
 from grader.encoders import build_encoder
 from grader.encoders.face import DeepFaceEncoder
 from grader.errors import UsageError
@@ -24,6 +26,8 @@ class GradeOptions:
     tier: str = "boss"
     models_dir: Path | None = None
     text_template: str | None = None  # overrides every text metric's template
+    dtype: str | None = None  # "bfloat16" to run the transformers encoders in bf16 (faster on some CPUs)
+    cache: EmbeddingCache | None = None  # None: no cache
     face_model: str | None = None  # overrides the task's deepface model_name
     face_detector: str | None = None  # overrides the task's deepface detector_backend
 
@@ -48,25 +52,10 @@ def with_options(task: Task, options: GradeOptions) -> Task:
             update["encoder"] = encoder
         if metric.rule == "text_similarity" and options.text_template:
             update["text_template"] = options.text_template
+        if options.dtype and not isinstance(metric.encoder, FaceEncoder):
+            update["encoder"] = metric.encoder.model_copy(update={"dtype": options.dtype})
         metrics[name] = metric.model_copy(update=update)
     return task.model_copy(update={"metrics": metrics})
-
-
-class _Encoded:
-    """Every image embedded once per encoder, shared by the metrics that use that encoder."""
-
-    def __init__(self, encoder, subjects: list[SubjectInput], progress: ProgressReporter, label: str) -> None:
-        self.encoder = encoder
-        paths = sorted({p for s in subjects for p in s.images + s.references})
-        advance = progress.task(label, len(paths))
-        vectors = encoder.encode_images(paths, advance) if paths else np.zeros((0, 1))
-        self.by_path = dict(zip(paths, vectors, strict=True))
-
-    def of(self, paths: list[Path]) -> np.ndarray:
-        return np.stack([self.by_path[p] for p in paths]) if paths else np.zeros((0, 1))
-
-    def has_face(self, paths: list[Path]) -> np.ndarray:
-        return np.array([self.encoder.readings[p].has_face for p in paths], dtype=bool)
 
 
 def _labels(task: Task, key: tuple) -> str:
@@ -98,7 +87,7 @@ def _texts(subject: SubjectInput, template: str, meta_file: str) -> list[str] | 
 def _per_image(
     metric: MetricSpec,
     subject: SubjectInput,
-    encoded: _Encoded,
+    encoded: EncodedImages,
     has_face: np.ndarray | None,
     meta_file: str,
     notes: list[str],
@@ -126,13 +115,11 @@ def _per_image(
     if texts is None:
         return None
     texts = [t for t, k in zip(texts, keep, strict=True) if k]
-    unique = sorted(set(texts))
-    for long_text in encoded.encoder.too_long(unique):
+    for long_text in encoded.encoder.too_long(sorted(set(texts))):
         notes.append(
             f"{subject.subject}: text over {encoded.encoder.max_tokens} tokens, cut to the limit: {long_text!r}"
         )
-    vectors = dict(zip(unique, encoded.encoder.encode_texts(unique), strict=True))
-    scores[keep] = text_similarity(generated, np.stack([vectors[t] for t in texts]))
+    scores[keep] = text_similarity(generated, encoded.texts(texts))
     return scores
 
 
@@ -238,8 +225,11 @@ def grade(
     with unpacked(submission) as folder:
         subjects, problems = scan(running.layout, folder, data_dir)
         encoders = _build_encoders(running, options)
+        paths = [p for s in subjects for p in s.images + s.references]
         encoded = {
-            spec.key: _Encoded(encoders[spec.key], subjects, progress, f"{_labels(running, spec.key)} ({spec.model})")
+            spec.key: EncodedImages(
+                encoders[spec.key], paths, progress, f"{_labels(running, spec.key)} ({spec.model})", options.cache
+            )
             for spec in running.encoders()
         }
         meta_file = str(data_dir / getattr(running.layout, "metadata", getattr(running.layout, "prompts", "")))
@@ -251,6 +241,8 @@ def grade(
             image_scores += images
         problems = [_relative_problem(p, folder) for p in problems]
 
+    if options.dtype == "bfloat16":
+        notes.append("encoders ran in bfloat16: faster, but scores move from the course's float32 ones")
     if any(not m.calibrated for s in subject_results for m in s.metrics.values()):
         models = sorted({m.model for s in subject_results for m in s.metrics.values() if not m.calibrated})
         notes.append(
@@ -272,6 +264,8 @@ def grade(
             "data": str(data_dir),
             "models_dir": str(options.models_dir) if options.models_dir else None,
             "encoders": [spec.model_dump() for spec in running.encoders()],
+            "cache": str(options.cache.path) if options.cache else None,
+            "embeddings_computed": {_labels(running, k): e.computed for k, e in encoded.items()},
         },
         versions=library_versions(),
         notes=notes,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from queue import Queue
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -16,6 +19,7 @@ from grader.models import ResolvedModel
 from grader.tasks.schema import EncoderSpec
 
 ProgressCallback = Callable[[int], None]
+T = TypeVar("T")
 _TRANSFORMERS_MAJOR = int(transformers.__version__.split(".")[0])
 
 
@@ -43,10 +47,38 @@ def projected(output) -> torch.Tensor:
     return output if isinstance(output, torch.Tensor) else output.pooler_output
 
 
-class Encoder:
-    """Encodes image files in batches; memory holds one batch of pixels plus the (small) embeddings."""
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
-    batch_size = 8
+
+def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Yield ``items`` while a background thread produces the next ones (decoding overlaps the model)."""
+    done = object()
+    queue: Queue = Queue(maxsize=depth)
+
+    def produce() -> None:
+        try:
+            for item in items:
+                queue.put(item)
+        except BaseException as exc:  # handed to the consumer, raised there
+            queue.put(exc)
+        queue.put(done)
+
+    worker = threading.Thread(target=produce, daemon=True)
+    worker.start()
+    while (item := queue.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+    worker.join()
+
+
+def _weights_signature(path: Path) -> list:
+    """Weight files by name, size and mtime: cheap to read, and changes whenever the weights do."""
+    return sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in path.glob("*.safetensors"))
+
+
+class Encoder:
+    """Encodes image files in batches; memory holds a couple of batches of pixels plus the embeddings."""
 
     def __init__(self, spec: EncoderSpec, model: ResolvedModel, device: torch.device | None = None) -> None:
         transformers.logging.set_verbosity_error()
@@ -54,35 +86,55 @@ class Encoder:
         self.spec = spec
         self.resolved = model
         self.device = device or default_device()
+        self.dtype = _DTYPES[spec.dtype]
+        # Batching pays on GPUs; on a CPU larger batches gain little and cost memory.
+        self.batch_size = 32 if self.device.type == "cuda" else 8
         self.processor = load_image_processor(model.path)
+
+    def _prepare(self, model: torch.nn.Module) -> torch.nn.Module:
+        return model.to(self.device, dtype=self.dtype).eval()
 
     @property
     def fingerprint(self) -> str:
-        """Identifies everything that changes an embedding: weights, preprocessing, dtype, library version."""
+        """Identifies everything that changes an embedding: weights, preprocessing, dtype, library versions."""
         config = (self.resolved.path / "config.json").read_bytes()
         processor = (self.resolved.path / "preprocessor_config.json").read_bytes()
         parts = {
             "kind": self.spec.kind,
             "model": self.spec.model,
             "revision": self.spec.revision,
+            "snapshot": str(self.resolved.path),
+            "weights": _weights_signature(self.resolved.path),
             "config": hashlib.sha256(config).hexdigest(),
             "processor": hashlib.sha256(processor).hexdigest(),
             "preprocessing": self.spec.preprocessing,
             "dtype": self.spec.dtype,
             "transformers": transformers.__version__,
+            "torch": torch.__version__,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
     def _image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def _pixels(self, batch: Sequence[Path]) -> torch.Tensor:
+        images = [open_rgb(p) for p in batch]
+        return self.processor(images=images, return_tensors="pt")["pixel_values"]
+
     @torch.inference_mode()
     def encode_images(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> np.ndarray:
         chunks = []
-        for batch in batched(list(paths), self.batch_size):
-            images = [open_rgb(p) for p in batch]
-            pixels = self.processor(images=images, return_tensors="pt")["pixel_values"].to(self.device)
+        batches = list(batched(list(paths), self.batch_size))
+        for batch, pixels in zip(batches, prefetch(self._pixels(b) for b in batches), strict=True):
+            pixels = pixels.to(self.device, dtype=self.dtype)
             chunks.append(self._image_features(pixels).float().cpu().numpy())
             if progress:
                 progress(len(batch))
         return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+
+    def cache_extra(self, path: Path) -> str:
+        """What besides the vector the cache must keep for ``path`` (nothing for plain embeddings)."""
+        return ""
+
+    def restore(self, path: Path, vector: np.ndarray, extra: str) -> None:
+        """Take back a cached entry (nothing to do for plain embeddings)."""

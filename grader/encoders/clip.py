@@ -15,7 +15,7 @@ class ClipEncoder(Encoder):
         super().__init__(*args, **kwargs)
         from transformers import AutoTokenizer, CLIPModel
 
-        self.model = CLIPModel.from_pretrained(self.resolved.path).to(self.device).eval()
+        self.model = self._prepare(CLIPModel.from_pretrained(self.resolved.path))
         self.tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
         self.max_tokens = int(self.model.config.text_config.max_position_embeddings)
 

@@ -12,7 +12,7 @@ class Dinov2Encoder(Encoder):
         super().__init__(*args, **kwargs)
         from transformers import Dinov2Model
 
-        self.model = Dinov2Model.from_pretrained(self.resolved.path).to(self.device).eval()
+        self.model = self._prepare(Dinov2Model.from_pretrained(self.resolved.path))
 
     def _image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         return self.model(pixel_values=pixel_values).pooler_output

@@ -95,6 +95,15 @@ class DeepFaceEncoder:
             np.asarray(first["embedding"], dtype=np.float64), float(first["face_confidence"]), len(faces)
         )
 
+    def cache_extra(self, path: Path) -> str:
+        reading = self.readings[path]
+        return f"{reading.confidence!r}|{reading.faces}"
+
+    def restore(self, path: Path, vector: np.ndarray, extra: str) -> None:
+        confidence, faces = extra.split("|")
+        embedding = np.asarray(vector, dtype=np.float64)
+        self.readings[path] = FaceReading(embedding, float(confidence), int(faces))
+
     def encode_images(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> np.ndarray:
         """Embeddings of each image's first face; ``self.readings`` keeps the detections."""
         vectors = []

@@ -1,0 +1,150 @@
+"""One embedding cache between the encoders and the metrics.
+
+Entries are keyed by what was encoded (an image file's content hash, or a text) and the encoder's fingerprint
+(model and revision, preprocessing, dtype, library versions), so re-grading recomputes only what changed.
+SQLite in WAL mode lets several graders share one cache file; each entry carries a checksum, and an entry that
+fails it is dropped and recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterable
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grader.paths import cache_dir
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    key TEXT NOT NULL,
+    encoder TEXT NOT NULL,
+    shape TEXT NOT NULL,
+    data BLOB NOT NULL,
+    extra TEXT NOT NULL DEFAULT '',
+    checksum TEXT NOT NULL,
+    created REAL NOT NULL DEFAULT (julianday('now')),
+    PRIMARY KEY (key, encoder)
+)
+"""
+
+
+def default_cache_path() -> Path:
+    return cache_dir() / "embeddings.sqlite"
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _checksum(data: bytes, shape: str, extra: str) -> str:
+    return hashlib.sha256(data + shape.encode() + extra.encode()).hexdigest()[:32]
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    corrupt: int = 0
+
+
+class EmbeddingCache:
+    """Float32 vectors (plus a short text of extras, e.g. a face's confidence) by content and encoder."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path or default_cache_path())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.stats = CacheStats()
+        self._lock = threading.Lock()
+        self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError:
+            # Not a database (a torn copy, another program's file): keep it aside and start afresh.
+            self.path.replace(self.path.with_suffix(".corrupt"))
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        db.execute(_SCHEMA)
+        return db
+
+    def get_many(self, keys: Iterable[str], encoder: str) -> dict[str, tuple[np.ndarray, str]]:
+        keys = list(keys)
+        found: dict[str, tuple[np.ndarray, str]] = {}
+        bad = []
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, shape, data, extra, checksum FROM embeddings WHERE encoder=? AND key IN ({marks})",
+                    [encoder, *chunk],
+                ).fetchall()
+                for key, shape, data, extra, checksum in rows:
+                    if _checksum(data, shape, extra) != checksum:
+                        bad.append(key)
+                        continue
+                    dims = tuple(int(d) for d in shape.split("x") if d)
+                    found[key] = (np.frombuffer(data, dtype=np.float32).reshape(dims).copy(), extra)
+            for key in bad:
+                self._db.execute("DELETE FROM embeddings WHERE key=? AND encoder=?", (key, encoder))
+        self.stats.corrupt += len(bad)
+        self.stats.hits += len(found)
+        self.stats.misses += len(keys) - len(found)
+        return found
+
+    def put_many(self, items: Iterable[tuple[str, np.ndarray, str]], encoder: str) -> None:
+        rows = []
+        for key, vector, extra in items:
+            array = np.ascontiguousarray(vector, dtype=np.float32)
+            data, shape = array.tobytes(), "x".join(str(d) for d in array.shape)
+            rows.append((f"{key}", encoder, shape, data, extra, _checksum(data, shape, extra)))
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO embeddings (key, encoder, shape, data, extra, checksum) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def info(self) -> dict[str, object]:
+        with self._lock:
+            count, size = self._db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM embeddings").fetchone()
+            encoders = self._db.execute(
+                "SELECT encoder, COUNT(*) FROM embeddings GROUP BY encoder ORDER BY COUNT(*) DESC"
+            ).fetchall()
+        return {"path": str(self.path), "entries": count, "bytes": size, "encoders": dict(encoders)}
+
+    def clear(self) -> int:
+        with self._lock:
+            count = self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+            self._db.execute("DELETE FROM embeddings")
+            self._db.execute("VACUUM")
+        return count
+
+    def close(self) -> None:
+        with self._lock, closing(self._db):
+            pass

@@ -1,0 +1,60 @@
+"""Embeddings of a grade's images and texts, each computed once and kept in the embedding cache."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from grader.cache import EmbeddingCache, file_digest, text_digest
+from grader.progress import ProgressReporter
+
+
+class EncodedImages:
+    """Every image of the grade embedded once per encoder (references too), shared by that encoder's metrics."""
+
+    def __init__(
+        self, encoder, paths: Sequence[Path], progress: ProgressReporter, label: str, cache: EmbeddingCache | None
+    ) -> None:
+        self.encoder = encoder
+        self.cache = cache
+        paths = sorted(set(paths))
+        advance = progress.task(label, len(paths))
+        self.by_path: dict[Path, np.ndarray] = {}
+        digests = {p: file_digest(p) for p in paths} if cache else {}
+        if cache:
+            found = cache.get_many(set(digests.values()), encoder.fingerprint)
+            for path in paths:
+                if digests[path] in found:
+                    vector, extra = found[digests[path]]
+                    encoder.restore(path, vector, extra)
+                    self.by_path[path] = vector
+            advance(len(self.by_path))
+        todo = [p for p in paths if p not in self.by_path]
+        self.computed = len(todo)
+        if todo:
+            vectors = encoder.encode_images(todo, advance)
+            self.by_path.update(zip(todo, vectors, strict=True))
+            if cache:
+                items = [(digests[p], self.by_path[p], encoder.cache_extra(p)) for p in todo]
+                cache.put_many(items, encoder.fingerprint)
+
+    def of(self, paths: list[Path]) -> np.ndarray:
+        return np.stack([self.by_path[p] for p in paths]) if paths else np.zeros((0, 1))
+
+    def has_face(self, paths: list[Path]) -> np.ndarray:
+        return np.array([self.encoder.readings[p].has_face for p in paths], dtype=bool)
+
+    def texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Text embeddings through the same cache (keyed by the text and the encoder)."""
+        unique = sorted(set(texts))
+        key = f"{self.encoder.fingerprint}:text"
+        found = {k: v for k, (v, _) in self.cache.get_many(map(text_digest, unique), key).items()} if self.cache else {}
+        missing = [t for t in unique if text_digest(t) not in found]
+        if missing:
+            fresh = self.encoder.encode_texts(missing)
+            found.update({text_digest(t): v for t, v in zip(missing, fresh, strict=True)})
+            if self.cache:
+                self.cache.put_many([(text_digest(t), found[text_digest(t)], "") for t in missing], key)
+        return np.stack([found[text_digest(t)] for t in texts])
