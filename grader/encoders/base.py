@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 import transformers
 
+from grader.errors import ModelMissingError
 from grader.images import open_rgb
 from grader.models import ResolvedModel
 from grader.tasks.schema import EncoderSpec
@@ -91,7 +93,19 @@ class Encoder:
         self.batch_size = 32 if self.device.type == "cuda" else 8
         self.processor = load_image_processor(model.path)
 
-    def _prepare(self, model: torch.nn.Module) -> torch.nn.Module:
+    def _load(self) -> torch.nn.Module:
+        raise NotImplementedError
+
+    @functools.cached_property
+    def model(self) -> torch.nn.Module:
+        """Loaded on first use, so a grade served from the cache never pays for loading weights."""
+        try:
+            model = self._load()
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelMissingError(
+                f"model {self.resolved.model_id} at {self.resolved.path} ({self.resolved.source}) could not be "
+                f"loaded as a {self.spec.kind} checkpoint: {exc}"
+            ) from exc
         return model.to(self.device, dtype=self.dtype).eval()
 
     @property

@@ -13,11 +13,16 @@ from grader.encoders.base import Encoder, batched, projected
 class ClipEncoder(Encoder):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from transformers import AutoTokenizer, CLIPModel
+        from transformers import AutoTokenizer, CLIPConfig
 
-        self.model = self._prepare(CLIPModel.from_pretrained(self.resolved.path))
         self.tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
-        self.max_tokens = int(self.model.config.text_config.max_position_embeddings)
+        config = CLIPConfig.from_pretrained(self.resolved.path)
+        self.max_tokens = int(config.text_config.max_position_embeddings)
+
+    def _load(self) -> torch.nn.Module:
+        from transformers import CLIPModel
+
+        return CLIPModel.from_pretrained(self.resolved.path)
 
     def _image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         return projected(self.model.get_image_features(pixel_values=pixel_values))

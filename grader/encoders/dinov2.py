@@ -8,11 +8,10 @@ from grader.encoders.base import Encoder
 
 
 class Dinov2Encoder(Encoder):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def _load(self) -> torch.nn.Module:
         from transformers import Dinov2Model
 
-        self.model = self._prepare(Dinov2Model.from_pretrained(self.resolved.path))
+        return Dinov2Model.from_pretrained(self.resolved.path)
 
     def _image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         return self.model(pixel_values=pixel_values).pooler_output

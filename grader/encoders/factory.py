@@ -15,7 +15,8 @@ ENCODERS: dict[str, type[Encoder]] = {"dinov2": Dinov2Encoder, "clip": ClipEncod
 
 
 def build_encoder(spec: EncoderSpec, model: ResolvedModel, device: torch.device | None = None) -> Encoder:
-    """The encoder for ``spec`` over ``model``'s files; a folder that does not load is reported as missing."""
+    """The encoder for ``spec`` over ``model``'s files; a folder that does not load is reported as missing
+    (its weights load on first use, see ``Encoder.model``)."""
     try:
         return ENCODERS[spec.kind](spec, model, device)
     except (OSError, ValueError, KeyError) as exc:

@@ -22,6 +22,20 @@ _IMAGENET_STD = [0.229, 0.224, 0.225]
 _OPENAI_MEAN = [0.48145466, 0.4578275, 0.40821073]
 _OPENAI_STD = [0.26862954, 0.26130258, 0.27577711]
 _TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+# The real architectures' sizes, for benchmarks: random weights, real cost.
+_FULL = {
+    "facebook/dinov2-large": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16},
+    "openai/clip-vit-large-patch14-336": {
+        "text": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+        "vision": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096},
+        "projection_dim": 768,
+    },
+    "openai/clip-vit-base-patch32": {
+        "text": {"hidden_size": 512, "num_hidden_layers": 12, "num_attention_heads": 8, "intermediate_size": 2048},
+        "vision": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+        "projection_dim": 512,
+    },
+}
 
 
 def _dinov2_processor() -> dict:
@@ -61,23 +75,25 @@ def _clip_processor(size: int) -> dict:
     }
 
 
-def _build_dinov2(out: Path) -> None:
+def _build_dinov2(out: Path, full: bool = False) -> None:
     from transformers import Dinov2Config, Dinov2Model
 
-    config = Dinov2Config(**_TINY, patch_size=14, image_size=518)
+    size = _FULL["facebook/dinov2-large"] if full else {k: v for k, v in _TINY.items() if k != "intermediate_size"}
+    config = Dinov2Config(**size, patch_size=14, image_size=518)
     setattr(config, TEST_MODEL_FLAG, True)
     Dinov2Model(config).save_pretrained(out)
     (out / "preprocessor_config.json").write_text(json.dumps(_dinov2_processor(), indent=2))
 
 
-def _clip_builder(image_size: int, patch_size: int) -> Callable[[Path], None]:
-    def build(out: Path) -> None:
+def _clip_builder(model_id: str, image_size: int, patch_size: int) -> Callable[[Path, bool], None]:
+    def build(out: Path, full: bool = False) -> None:
         from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
 
+        size = _FULL[model_id] if full else {"text": _TINY, "vision": _TINY, "projection_dim": 16}
         config = CLIPConfig(
-            text_config={**_TINY, "vocab_size": 49408, "max_position_embeddings": 77},
-            vision_config={**_TINY, "image_size": image_size, "patch_size": patch_size},
-            projection_dim=16,
+            text_config={**size["text"], "vocab_size": 49408, "max_position_embeddings": 77},
+            vision_config={**size["vision"], "image_size": image_size, "patch_size": patch_size},
+            projection_dim=size["projection_dim"],
             # OpenAI checkpoints have logit_scale.exp() == 100, so logits_per_image == 100 * cos.
             logit_scale_init_value=4.605170185988092,
         )
@@ -94,17 +110,20 @@ def _clip_builder(image_size: int, patch_size: int) -> Callable[[Path], None]:
     return build
 
 
-BUILDERS: dict[str, Callable[[Path], None]] = {
+BUILDERS: dict[str, Callable[[Path, bool], None]] = {
     "facebook/dinov2-large": _build_dinov2,
-    "openai/clip-vit-large-patch14-336": _clip_builder(336, 14),
-    "openai/clip-vit-base-patch32": _clip_builder(224, 32),
+    "openai/clip-vit-large-patch14-336": _clip_builder("openai/clip-vit-large-patch14-336", 336, 14),
+    "openai/clip-vit-base-patch32": _clip_builder("openai/clip-vit-base-patch32", 224, 32),
 }
 
 
-def build_tiny_models(models_dir: Path, model_ids: list[str] | None = None, seed: int = 0) -> Path:
+def build_tiny_models(
+    models_dir: Path, model_ids: list[str] | None = None, seed: int = 0, full_size: bool = False
+) -> Path:
     """Build tiny models under ``models_dir/<org>/<name>`` (the layout ``--models`` reads).
 
-    Weights depend only on ``seed`` and the model id, so two builds give identical files.
+    Weights depend only on ``seed`` and the model id, so two builds give identical files. ``full_size`` builds
+    the real architectures (random weights, real cost) for benchmarks.
     """
     from transformers.utils import logging
 
@@ -120,7 +139,7 @@ def build_tiny_models(models_dir: Path, model_ids: list[str] | None = None, seed
         partial = target.with_name(f".{target.name}.partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        BUILDERS[model_id](partial)
+        BUILDERS[model_id](partial, full_size)
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
     return models_dir

@@ -1,0 +1,245 @@
+"""Grading speed and memory against the models' own cost, a peer and the course notebooks' script shape.
+
+Builds DINOv2-L/14 and CLIP-L/14-336 with random weights from their configs (no download), draws N synthetic
+512x512 images in the ml2025-hw10 layout and prints, from one run:
+
+  floor         pure model forward time for those images at the grader's batch size
+  grader        cold (empty cache), warm (nothing changed), after one image changed
+  peer          torchmetrics CLIPScore updated image by image (the CLIP-T half of the work)
+  course shape  model loaded once, one image at a time, no cache (DINO and CLIP-T)
+  peak RSS      of a grading process at N and at 10·N images (tiny models: the question is growth)
+  bf16          speed ratio against fp32 and the largest score difference, on a subset
+
+Usage: python benchmarks/bench_grade.py [--images 90] [--bf16-images 12] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from grader.cache import EmbeddingCache
+from grader.encoders.base import projected
+from grader.runner import GradeOptions, grade
+from grader.tasks import load_task
+from grader.testing.synthetic import build_ml2025_fixture
+from grader.testing.tiny_models import build_tiny_models
+
+TASK = "ml2025-hw10"
+DINO, CLIP = "facebook/dinov2-large", "openai/clip-vit-large-patch14-336"
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def all_paths(root: Path) -> tuple[list[Path], list[Path], dict[Path, str]]:
+    """Generated images, reference images, and each generated image's CLIP text."""
+    metadata = json.loads((root / "data" / "metadata.json").read_text())
+    generated, texts = [], {}
+    for subject, fields in metadata.items():
+        for path in sorted((root / "submission" / subject).glob("*.png")):
+            generated.append(path)
+            texts[path] = fields["text_cond"]
+    references = [root / "data" / fields["path"] for fields in metadata.values()]
+    return generated, references, texts
+
+
+@torch.inference_mode()
+def floor_seconds(models: Path, paths: list[Path], texts: list[str], batch: int) -> float:
+    """Forward passes only: pixels are prepared before the clock starts."""
+    from transformers import AutoTokenizer, CLIPModel, Dinov2Model
+
+    from grader.encoders.base import load_image_processor
+
+    total = 0.0
+    dino = Dinov2Model.from_pretrained(models / DINO).eval()
+    clip = CLIPModel.from_pretrained(models / CLIP).eval()
+    for model_dir, forward in (
+        (DINO, lambda px: dino(pixel_values=px).pooler_output),
+        (CLIP, lambda px: projected(clip.get_image_features(pixel_values=px))),
+    ):
+        processor = load_image_processor(models / model_dir)
+        batches = [
+            processor(images=[Image.open(p).convert("RGB") for p in paths[i : i + batch]], return_tensors="pt")[
+                "pixel_values"
+            ]
+            for i in range(0, len(paths), batch)
+        ]
+        start = time.perf_counter()
+        for pixels in batches:
+            forward(pixels)
+        total += time.perf_counter() - start
+    tokenizer = AutoTokenizer.from_pretrained(models / CLIP)
+    tokens = tokenizer(sorted(set(texts)), padding=True, return_tensors="pt")
+    seconds, _ = timed(lambda: clip.get_text_features(**tokens))
+    return total + seconds
+
+
+def grader_seconds(root: Path, models: Path, cache: EmbeddingCache | None, dtype: str | None = None):
+    options = GradeOptions(models_dir=models, cache=cache, dtype=dtype)
+    return timed(lambda: grade(load_task(TASK), root / "submission", root / "data", options))
+
+
+def peer_seconds(models: Path, generated: list[Path], texts: dict[Path, str]) -> float:
+    """torchmetrics CLIPScore, one update per image, as its documentation shows."""
+    from torchmetrics.multimodal.clip_score import CLIPScore
+    from transformers import CLIPModel, CLIPProcessor
+
+    class Projected(torch.nn.Module):
+        # transformers 5 returns output objects where torchmetrics 1.9 expects tensors; same computation.
+        def __init__(self, model):
+            super().__init__()
+            self.model, self.config = model, model.config
+
+        def get_image_features(self, *args, **kwargs):
+            return projected(self.model.get_image_features(*args, **kwargs))
+
+        def get_text_features(self, *args, **kwargs):
+            return projected(self.model.get_text_features(*args, **kwargs))
+
+    def load():
+        return Projected(CLIPModel.from_pretrained(models / CLIP).eval()), CLIPProcessor.from_pretrained(models / CLIP)
+
+    metric = CLIPScore(model_name_or_path=load)
+
+    def run():
+        for path in generated:
+            pixels = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)
+            metric.update(pixels, texts[path])
+        return metric.compute()
+
+    seconds, _ = timed(run)
+    return seconds
+
+
+@torch.inference_mode()
+def course_shape_seconds(models: Path, generated: list[Path], references: list[Path], texts: dict[Path, str]):
+    """The notebooks' loop: each model loaded once, every image (and its reference) processed alone."""
+    from transformers import AutoImageProcessor, AutoModel, CLIPModel, CLIPProcessor
+
+    dino = AutoModel.from_pretrained(models / DINO).eval()
+    dino_proc = AutoImageProcessor.from_pretrained(models / DINO)
+    clip = CLIPModel.from_pretrained(models / CLIP).eval()
+    clip_proc = CLIPProcessor.from_pretrained(models / CLIP)
+    by_subject = {r.stem: r for r in references}  # references/object-N.png
+
+    def run():
+        for path in generated:
+            image = Image.open(path).convert("RGB")
+            ref = Image.open(by_subject[path.parent.name]).convert("RGB")
+            gen_f = dino(**dino_proc(images=image, return_tensors="pt")).pooler_output
+            ref_f = dino(**dino_proc(images=ref, return_tensors="pt")).pooler_output
+            torch.nn.functional.cosine_similarity(gen_f, ref_f)
+            inputs = clip_proc(text=[texts[path]], images=image, return_tensors="pt", padding=True)
+            _ = clip(**inputs).logits_per_image
+
+    seconds, _ = timed(run)
+    return seconds
+
+
+RSS_CHILD = """
+import resource, sys
+from pathlib import Path
+from grader.runner import GradeOptions, grade
+from grader.tasks import load_task
+root, models = Path(sys.argv[1]), Path(sys.argv[2])
+grade(load_task("ml2025-hw10"), root / "submission", root / "data", GradeOptions(models_dir=models))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_rss_mb(root: Path, models: Path) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", RSS_CHILD, str(root), str(models)], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=90, help="generated images (multiple of 6)")
+    parser.add_argument("--bf16-images", type=int, default=12, help="images for the fp32/bf16 comparison")
+    parser.add_argument("--work", type=Path, default=None, help="folder for models and images (default: temp)")
+    parser.add_argument("--tiny", action="store_true", help="tiny models instead of full-size (a smoke run)")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="t2i-bench-"))
+    per_object = max(1, args.images // 6)
+    n = per_object * 6
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+        f"{torch.__version__} ({torch.get_num_threads()} threads), bf16 capability: "
+        f"{torch.backends.cpu.get_cpu_capability()}"
+    )
+    models = build_tiny_models(
+        work / ("tiny-models" if args.tiny else "full-models"), [DINO, CLIP], full_size=not args.tiny
+    )
+    tiny = build_tiny_models(work / "tiny-models", [DINO, CLIP])
+    root = work / f"images-{n}"
+    if not (root / "submission").is_dir():
+        build_ml2025_fixture(root, images_per_object=per_object)
+    generated, references, texts = all_paths(root)
+    encoded = generated + references
+    batch = 8  # the grader's CPU batch size
+    kind = "tiny" if args.tiny else "full-size random-weight"
+    print(f"{n} generated + {len(references)} reference images, 512x512; {kind} models")
+
+    floor = floor_seconds(models, encoded, list(texts.values()), batch)
+    print(f"floor (model forward only)         {floor:8.1f} s")
+    cache = EmbeddingCache(work / f"cache-{time.time_ns()}.sqlite")
+    cold, _ = grader_seconds(root, models, cache)
+    print(f"grader cold                        {cold:8.1f} s")
+    warm, _ = grader_seconds(root, models, cache)
+    print(f"grader warm (nothing changed)      {warm:8.1f} s")
+    changed_path = generated[0]
+    original = changed_path.read_bytes()
+    Image.open(changed_path).transpose(Image.FLIP_LEFT_RIGHT).save(changed_path)
+    one, result = grader_seconds(root, models, cache)
+    changed_path.write_bytes(original)
+    recomputed = result.settings["embeddings_computed"]
+    print(f"grader after one image changed     {one:8.1f} s  (recomputed {recomputed})")
+    peer = peer_seconds(models, generated, texts)
+    print(f"peer: torchmetrics CLIPScore       {peer:8.1f} s  (CLIP-T only)")
+    course = course_shape_seconds(models, generated, references, texts)
+    print(f"course shape (one at a time)       {course:8.1f} s")
+
+    big = work / f"images-{10 * n}"
+    if not (big / "submission").is_dir():
+        build_ml2025_fixture(big, images_per_object=10 * per_object)
+    rss_n, rss_10n = peak_rss_mb(root, tiny), peak_rss_mb(big, tiny)
+    print(f"peak RSS at N={n}: {rss_n:.0f} MB, at 10N={10 * n}: {rss_10n:.0f} MB (tiny models)")
+
+    subset = work / f"images-{6 * max(1, args.bf16_images // 6)}"
+    if not (subset / "submission").is_dir():
+        build_ml2025_fixture(subset, images_per_object=max(1, args.bf16_images // 6))
+    t32, r32 = grader_seconds(subset, models, None)
+    t16, r16 = grader_seconds(subset, models, None, dtype="bfloat16")
+    shift = max(abs(a.scores[k] - b.scores[k]) for a, b in zip(r32.images, r16.images, strict=True) for k in a.scores)
+    print(f"fp32 {t32:.1f} s vs bf16 {t16:.1f} s on {len(r32.images)} images; largest score shift {shift:.3f}")
+
+    print("\nratios")
+    print(f"  grader cold / floor        {cold / floor:6.2f}   (target <= 1.15)")
+    print(f"  peer / grader cold         {peer / cold:6.2f}   (target >= 1; the peer does only CLIP-T)")
+    print(f"  course shape / grader cold {course / cold:6.2f}")
+    print(f"  cold / warm                {cold / warm:6.1f}   (warm target < 2 s)")
+    print(f"  peak RSS 10N / N           {rss_10n / rss_n:6.2f}   (target <= 1.1)")
+    print(f"  fp32 / bf16 speed          {t32 / t16:6.2f}   (target >= 2.5 where the CPU has bf16)")
+    print(f"recomputed after one change: {recomputed} (target: 1 per encoder)")
+
+
+if __name__ == "__main__":
+    main()
