@@ -49,6 +49,23 @@ def _dtype(name: str) -> str | None:
     return dtypes[name]
 
 
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values or []:
+        key, sep, rest = value.partition("=")
+        if not sep or not key or not rest:
+            raise UsageError(f"{option} takes NAME=VALUE, not {value!r}")
+        pairs[key] = rest
+    return pairs
+
+
+def _number(value: str, name: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(f"--threshold {name}={value}: not a number") from None
+
+
 def _cache(folder: Path | None) -> EmbeddingCache:
     return EmbeddingCache(folder / "embeddings.sqlite" if folder else None)
 
@@ -63,7 +80,9 @@ def check(
     submission: Annotated[Path, typer.Argument(help="Submission folder or .zip.")],
     task: Annotated[str, typer.Option(help="Task name (see `grader tasks`) or a task file.")],
     data: Annotated[Path, typer.Option(help="The task's data folder (e.g. the one with metadata.json).")],
-    baseline: Annotated[str, typer.Option(help="Tier to compare with.")] = "boss",
+    baseline: Annotated[
+        str | None, typer.Option(help="Tier to compare with (default: the task's first, e.g. boss).")
+    ] = None,
     models: ModelsOption = None,
     text_template: Annotated[
         str | None, typer.Option(help="Override the task's CLIP text, e.g. 'a {name} {text_cond}'.")
@@ -73,6 +92,12 @@ def check(
     ] = None,
     face_detector: Annotated[
         str | None, typer.Option(help="deepface detector instead of the task's (e.g. centerface, opencv).")
+    ] = None,
+    classifier: Annotated[
+        list[str] | None, typer.Option(help="SUBJECT=PATH: the classifier checkpoint for a subject (repeatable).")
+    ] = None,
+    threshold: Annotated[
+        list[str] | None, typer.Option(help="METRIC=VALUE: a line for every subject (repeatable); tier 'custom'.")
     ] = None,
     dtype: Annotated[
         str, typer.Option(help="fp32 (as the courses) or bf16 (faster on CPUs with bf16; moves scores).")
@@ -96,6 +121,8 @@ def check(
             face_model=face_model,
             face_detector=face_detector,
             dtype=_dtype(dtype),
+            classifiers={k: Path(v) for k, v in _pairs(classifier, "--classifier").items()},
+            thresholds={k: _number(v, k) for k, v in _pairs(threshold, "--threshold").items()},
             cache=None if no_cache else _cache(cache_dir),
         )
         with rich_progress(err) as progress:

@@ -22,6 +22,8 @@ class EncodedImages:
         paths = sorted(set(paths))
         advance = progress.task(label, len(paths))
         self.by_path: dict[Path, np.ndarray] = {}
+        if encoder.fingerprint is None:
+            cache = self.cache = None  # encoders that are cheaper than a lookup
         digests = {p: file_digest(p) for p in paths} if cache else {}
         if cache:
             found = cache.get_many(set(digests.values()), encoder.fingerprint)

@@ -19,7 +19,7 @@ _OPTIONS = {
     "submission": "submission folder or .zip to grade",
     "task": "task name or task file",
     "data": "the task's data folder",
-    "baseline": "tier to grade against (default boss)",
+    "baseline": "tier to grade against (default: the task's first, e.g. boss)",
     "models": "folder of models as DIR/<org>/<name>",
     "face_model": "deepface model instead of the task's",
     "face_detector": "deepface detector instead of the task's",
@@ -68,7 +68,7 @@ def session_result(config: pytest.Config) -> GradeResult:
             pytrace=False,
         )
     options = GradeOptions(
-        tier=_setting(config, "baseline", "boss"),
+        tier=_setting(config, "baseline"),
         models_dir=_path(config, "models"),
         face_model=_setting(config, "face_model"),
         face_detector=_setting(config, "face_detector"),

@@ -15,6 +15,7 @@ class Verdict(str, Enum):
     INCOMPLETE = "INCOMPLETE"  # something required was missing or unreadable; not a valid grade
     NOT_GRADED = "NOT GRADED"
     UNCALIBRATED = "UNCALIBRATED"  # scored with a model the tier's thresholds do not belong to
+    SCORED = "SCORED"  # graded, with no line to compare with
 
 
 @dataclass
@@ -31,6 +32,7 @@ class ImageScore:
     file: str
     scores: dict[str, float]
     flags: list[str] = field(default_factory=list)  # e.g. "no face": left out of faces-only metrics
+    details: dict[str, str] = field(default_factory=dict)  # e.g. the label and the predicted label
 
 
 def meets(value: float, line: float, higher_is_better: bool) -> bool:
@@ -82,6 +84,8 @@ class SubjectResult:
             return Verdict.FAIL
         if any(not m.calibrated for m in self.metrics.values()):
             return Verdict.UNCALIBRATED
+        if all(m.threshold is None for m in self.metrics.values()):
+            return Verdict.SCORED
         if any(m.threshold is not None and m.value is None for m in self.metrics.values()):
             return Verdict.INCOMPLETE
         return Verdict.PASS
@@ -112,6 +116,14 @@ class GradeResult:
     notes: list[str] = field(default_factory=list)
     points: float | None = None  # what the course would give, for tasks whose tiers carry points
     max_points: float | None = None
+    overall: dict[str, float] = field(default_factory=dict)  # metric -> mean over subjects, where the task asks
+    published: dict[str, dict[str, float]] = field(default_factory=dict)  # reference rows, not measured here
+    extras: dict[str, Any] = field(default_factory=dict)  # e.g. classification summaries
+
+    @property
+    def passed_count(self) -> tuple[int, int]:
+        """Subjects that pass, out of all subjects (the course's "passed k/n")."""
+        return sum(s.verdict is Verdict.PASS for s in self.subjects), len(self.subjects)
 
     @property
     def all_problems(self) -> list[Problem]:
@@ -128,12 +140,15 @@ class GradeResult:
             return Verdict.INCOMPLETE
         if Verdict.FAIL in verdicts:
             return Verdict.FAIL
-        return Verdict.UNCALIBRATED if Verdict.UNCALIBRATED in verdicts else Verdict.PASS
+        if Verdict.UNCALIBRATED in verdicts:
+            return Verdict.UNCALIBRATED
+        return Verdict.SCORED if verdicts == {Verdict.SCORED} else Verdict.PASS
 
     @property
     def exit_code(self) -> ExitCode:
         return {
             Verdict.PASS: ExitCode.PASSED,
+            Verdict.SCORED: ExitCode.PASSED,
             Verdict.FAIL: ExitCode.BELOW_BASELINE,
         }.get(self.verdict, ExitCode.CANNOT_GRADE)
 
@@ -166,4 +181,7 @@ class GradeResult:
             "notes": self.notes,
             "points": self.points,
             "max_points": self.max_points,
+            "overall": self.overall,
+            "published": self.published,
+            "extras": self.extras,
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -10,52 +10,75 @@ import numpy as np
 from grader.cache import EmbeddingCache
 from grader.encoded import EncodedImages
 from grader.encoders import build_encoder
+from grader.encoders.classifier import ClassifierReader
 from grader.encoders.face import DeepFaceEncoder
+from grader.encoders.pixels import PixelReader
 from grader.errors import UsageError
-from grader.metrics import AGGREGATIONS, PAIR_RULES, faceless_flags, text_similarity
+from grader.metrics import AGGREGATIONS
+from grader.metrics.classification import classification_summary
 from grader.models import resolve
 from grader.progress import ProgressReporter, SilentProgress
 from grader.result import GradeResult, ImageScore, MetricResult, ModelInfo, Problem, SubjectResult, meets
+from grader.scoring import ImageScores, score_images, select_top_k
 from grader.submission import SubjectInput, scan, unpacked
-from grader.tasks.schema import FaceEncoder, MetricSpec, Task, Tier
+from grader.tasks.schema import (
+    ClassifierEncoder,
+    FaceEncoder,
+    MetricSpec,
+    PixelEncoder,
+    Task,
+    Tier,
+    TransformersEncoder,
+)
 from grader.versions import library_versions
+
+CUSTOM_TIER = "custom"
 
 
 @dataclass
 class GradeOptions:
-    tier: str = "boss"
+    tier: str | None = None  # None: the task's first tier
     models_dir: Path | None = None
     text_template: str | None = None  # overrides every text metric's template
     dtype: str | None = None  # "bfloat16" to run the transformers encoders in bf16 (faster on some CPUs)
     cache: EmbeddingCache | None = None  # None: no cache
     face_model: str | None = None  # overrides the task's deepface model_name
     face_detector: str | None = None  # overrides the task's deepface detector_backend
+    classifiers: dict[str, Path] = field(default_factory=dict)  # subject -> classifier checkpoint
+    thresholds: dict[str, float] = field(default_factory=dict)  # metric -> line for every subject (tier "custom")
 
 
-def check_tier(task: Task, tier: str) -> None:
-    if tier not in task.tiers:
-        raise UsageError(f"task {task.name} has no tier {tier!r}; its tiers: {', '.join(task.tiers)}")
+def check_tier(task: Task, tier: str | None) -> None:
+    if tier is not None and tier not in task.tiers:
+        known = ", ".join(task.tiers) or "none (scores only; set lines with --threshold METRIC=VALUE)"
+        raise UsageError(f"task {task.name} has no tier {tier!r}; its tiers: {known}")
 
 
 def with_options(task: Task, options: GradeOptions) -> Task:
-    """The task as it will run: face model/detector and CLIP text overridden where the user asked."""
+    """The task as it will run: encoders, texts and lines overridden where the user asked."""
     metrics = {}
     for name, metric in task.metrics.items():
         update: dict = {}
-        if isinstance(metric.encoder, FaceEncoder) and (options.face_model or options.face_detector):
-            encoder = metric.encoder.model_copy(
+        encoder = metric.encoder
+        if isinstance(encoder, FaceEncoder) and (options.face_model or options.face_detector):
+            update["encoder"] = encoder.model_copy(
                 update={
-                    "model": options.face_model or metric.encoder.model,
-                    "detector": options.face_detector or metric.encoder.detector,
+                    "model": options.face_model or encoder.model,
+                    "detector": options.face_detector or encoder.detector,
                 }
             )
-            update["encoder"] = encoder
+        if isinstance(encoder, TransformersEncoder) and options.dtype:
+            update["encoder"] = encoder.model_copy(update={"dtype": options.dtype})
         if metric.rule == "text_similarity" and options.text_template:
             update["text_template"] = options.text_template
-        if options.dtype and not isinstance(metric.encoder, FaceEncoder):
-            update["encoder"] = metric.encoder.model_copy(update={"dtype": options.dtype})
         metrics[name] = metric.model_copy(update=update)
-    return task.model_copy(update={"metrics": metrics})
+    unknown = sorted(set(options.thresholds) - set(task.metrics))
+    if unknown:
+        raise UsageError(f"--threshold names unknown metric(s) {', '.join(unknown)}; metrics: {', '.join(metrics)}")
+    tiers = dict(task.tiers)
+    if options.thresholds:
+        tiers[CUSTOM_TIER] = Tier(description="lines given on the command line", all_subjects=options.thresholds)
+    return task.model_copy(update={"metrics": metrics, "tiers": tiers})
 
 
 def _labels(task: Task, key: tuple) -> str:
@@ -67,65 +90,26 @@ def _build_encoders(task: Task, options: GradeOptions) -> dict[tuple, object]:
     resolved = {
         spec.key: resolve(spec.model, options.models_dir, spec.revision, purpose=_labels(task, spec.key))
         for spec in task.encoders()
-        if not isinstance(spec, FaceEncoder)
+        if isinstance(spec, TransformersEncoder)
     }
-    return {
-        spec.key: DeepFaceEncoder(spec) if isinstance(spec, FaceEncoder) else build_encoder(spec, resolved[spec.key])
-        for spec in task.encoders()
-    }
+    encoders = {}
+    for spec in task.encoders():
+        if isinstance(spec, FaceEncoder):
+            encoders[spec.key] = DeepFaceEncoder(spec)
+        elif isinstance(spec, PixelEncoder):
+            encoders[spec.key] = PixelReader(spec)
+        elif isinstance(spec, ClassifierEncoder):
+            encoders[spec.key] = ClassifierReader(spec, options.classifiers)
+        else:
+            encoders[spec.key] = build_encoder(spec, resolved[spec.key])
+    return encoders
 
 
-def _texts(subject: SubjectInput, template: str, meta_file: str) -> list[str] | None:
-    try:
-        return [template.format(**subject.fields_of(i)) for i in range(len(subject.images))]
-    except (KeyError, IndexError) as exc:
-        message = f"{subject.subject}: text template {template!r} needs field {exc}"
-        subject.problems.append(Problem(meta_file, message, subject.subject))
-        return None
-
-
-def _per_image(
-    metric: MetricSpec,
-    subject: SubjectInput,
-    encoded: EncodedImages,
-    has_face: np.ndarray | None,
-    meta_file: str,
-    notes: list[str],
-) -> np.ndarray | None:
-    """Scores aligned with ``subject.images``; NaN where the image is left out (no face)."""
-    images = subject.images
-    if not images:
-        return None
-    if metric.rule == "faceless_count":
-        return faceless_flags(has_face)
-    keep = has_face if metric.faces_only else np.ones(len(images), dtype=bool)
-    scores = np.full(len(images), np.nan)
-    if not keep.any():
-        return scores
-    kept = [p for p, k in zip(images, keep, strict=True) if k]
-    generated = encoded.of(kept)
-    if metric.rule in PAIR_RULES:
-        refs = encoded.of(subject.references)
-        refs = refs[~np.isnan(refs).any(axis=1)] if len(refs) else refs
-        if len(refs) == 0:
-            return None
-        scores[keep] = PAIR_RULES[metric.rule](generated, refs)
-        return scores
-    texts = _texts(subject, metric.text_template or "", meta_file)
-    if texts is None:
-        return None
-    texts = [t for t, k in zip(texts, keep, strict=True) if k]
-    for long_text in encoded.encoder.too_long(sorted(set(texts))):
-        notes.append(
-            f"{subject.subject}: text over {encoded.encoder.max_tokens} tokens, cut to the limit: {long_text!r}"
-        )
-    scores[keep] = text_similarity(generated, encoded.texts(texts))
-    return scores
-
-
-def _threshold(tier: Tier, subject: str, name: str, declared: MetricSpec, running: MetricSpec):
+def _threshold(tier: Tier | None, subject: SubjectInput, name: str, declared: MetricSpec, running: MetricSpec):
     """The tier's line for this metric and whether it belongs to the model that computed the score."""
-    line = tier.threshold(subject, name)
+    if tier is None:
+        return None, True
+    line = subject.thresholds.get(name) if tier.from_data else tier.threshold(subject.subject, name)
     if line is None or declared.encoder.model == running.encoder.model:
         return line, True
     line = tier.per_model.get(running.encoder.model, {}).get(name)
@@ -135,7 +119,7 @@ def _threshold(tier: Tier, subject: str, name: str, declared: MetricSpec, runnin
 def _subject_result(
     task: Task,
     running: Task,
-    tier: Tier,
+    tier: Tier | None,
     subject: SubjectInput,
     encoded: dict,
     meta_file: str,
@@ -144,25 +128,32 @@ def _subject_result(
 ) -> tuple[SubjectResult, list[ImageScore]]:
     face = running.face_encoder()
     has_face = encoded[face.key].has_face(subject.images) if face and subject.images else None
-    per_image: dict[str, np.ndarray] = {}
+    scored: dict[str, ImageScores] = {}
+    for name, metric in running.metrics.items():
+        result = score_images(metric, subject, encoded[metric.encoder.key], has_face, meta_file, notes)
+        if result is not None:
+            scored[name] = result
+    kept = np.arange(len(subject.images))
+    if running.selection and all(n in scored for n in running.selection.weights):
+        kept = np.sort(select_top_k({n: s.values for n, s in scored.items()}, running.selection))
     metrics: dict[str, MetricResult] = {}
     failures: list[str] = []
     for name, metric in running.metrics.items():
-        scores = _per_image(metric, subject, encoded[metric.encoder.key], has_face, meta_file, notes)
-        value = None
-        if scores is not None:
-            per_image[name] = scores
-            valid = scores[~np.isnan(scores)]
-            if len(valid):
+        value, n = None, 0
+        if name in scored:
+            chosen = scored[name].values[kept]
+            valid = chosen[~np.isnan(chosen)]
+            n = len(valid)
+            if n:
                 value = AGGREGATIONS[metric.aggregation](valid)
-            else:
+            elif metric.faces_only:
                 failures.append(f"{metric.label}: no generated image has a face (the course scores this 0)")
-        line, calibrated = _threshold(tier, subject.subject, name, task.metrics[name], metric)
+        line, calibrated = _threshold(tier, subject, name, task.metrics[name], metric)
         metrics[name] = MetricResult(
             metric=name,
             label=metric.label,
             value=value,
-            n=0 if scores is None else int((~np.isnan(scores)).sum()),
+            n=n,
             threshold=line,
             higher_is_better=metric.higher_is_better,
             calibrated=calibrated,
@@ -174,10 +165,14 @@ def _subject_result(
         if value is not None and not gate.holds(value):
             failures.append(f"gate {metrics[name].label} {gate.op} {gate.value:g} not met ({value:.4g})")
     images = []
+    selected = set(kept.tolist())
     for i, path in enumerate(subject.images):
-        scores = {k: float(v[i]) for k, v in per_image.items() if not np.isnan(v[i])}
+        scores = {k: float(v.values[i]) for k, v in scored.items() if not np.isnan(v.values[i])}
         flags = ["no face"] if has_face is not None and not has_face[i] else []
-        images.append(ImageScore(subject.subject, _relative(path, folder), scores, flags))
+        if running.selection and i in selected:
+            flags.append(f"kept (top {running.selection.k})")
+        details = {k: d for s in scored.values() if s.details for k, d in s.details[i].items()}
+        images.append(ImageScore(subject.subject, _relative(path, folder), scores, flags, details))
     result = SubjectResult(
         subject.subject,
         len(subject.images),
@@ -210,6 +205,45 @@ def course_points(task: Task, subjects: list[SubjectResult]) -> float | None:
     return max(reached)
 
 
+def _overall(task: Task, subjects: list[SubjectResult]) -> dict[str, float]:
+    if task.overall != "mean":
+        return {}
+    overall = {}
+    for name in task.metrics:
+        values = [s.metrics[name].value for s in subjects if s.metrics[name].value is not None]
+        if values:
+            overall[name] = float(np.mean(values))
+    return overall
+
+
+def _extras(task: Task, images: list[ImageScore]) -> dict:
+    """Classification summaries for metrics that predict labels."""
+    extras = {}
+    for name, metric in task.metrics.items():
+        if metric.rule not in ("zero_shot_correct", "classifier_correct"):
+            continue
+        for subject in sorted({i.subject for i in images}):
+            rows = [i for i in images if i.subject == subject and "predicted" in i.details]
+            if rows:
+                extras[f"{name}:{subject}"] = classification_summary(
+                    [r.details["label"] for r in rows],
+                    [r.details["predicted"] for r in rows],
+                    [float(r.details["p_true"] or "nan") for r in rows],
+                    [r.file for r in rows],
+                    {r.details["label"]: r.details.get("label_name", r.details["label"]) for r in rows}
+                    | {r.details["predicted"]: r.details.get("predicted_name", r.details["predicted"]) for r in rows},
+                )
+    return extras
+
+
+def _default_tier(task: Task, options: GradeOptions) -> str | None:
+    if options.thresholds:
+        return CUSTOM_TIER
+    if not task.tiers:
+        return None  # nothing to compare with: scores only
+    return options.tier or next(iter(task.tiers))
+
+
 def grade(
     task: Task,
     submission: Path,
@@ -219,20 +253,22 @@ def grade(
 ) -> GradeResult:
     options = options or GradeOptions()
     progress = progress or SilentProgress()
-    check_tier(task, options.tier)
     running = with_options(task, options)
-    tier = task.tiers[options.tier]
+    tier_name = _default_tier(task, options)
+    check_tier(running, tier_name)
+    tier = running.tiers[tier_name] if tier_name else None
     with unpacked(submission) as folder:
         subjects, problems = scan(running.layout, folder, data_dir)
         encoders = _build_encoders(running, options)
-        paths = [p for s in subjects for p in s.images + s.references]
+        paths = [p for s in subjects for p in s.images + s.references + s.pairs]
         encoded = {
             spec.key: EncodedImages(
                 encoders[spec.key], paths, progress, f"{_labels(running, spec.key)} ({spec.model})", options.cache
             )
             for spec in running.encoders()
         }
-        meta_file = str(data_dir / getattr(running.layout, "metadata", getattr(running.layout, "prompts", "")))
+        layout = running.layout
+        meta_file = str(data_dir / (getattr(layout, "metadata", None) or getattr(layout, "prompts", None) or ""))
         notes: list[str] = []
         subject_results, image_scores = [], []
         for subject in subjects:
@@ -246,14 +282,14 @@ def grade(
     if any(not m.calibrated for s in subject_results for m in s.metrics.values()):
         models = sorted({m.model for s in subject_results for m in s.metrics.values() if not m.calibrated})
         notes.append(
-            f"the '{options.tier}' thresholds belong to the task's own models, not {', '.join(models)}: "
+            f"the '{tier_name}' thresholds belong to the task's own models, not {', '.join(models)}: "
             "scores are shown without a verdict"
         )
     points = [t.points for t in task.tiers.values() if t.points is not None]
     return GradeResult(
         task=task.name,
         title=task.title,
-        tier=options.tier,
+        tier=tier_name or "",
         submission=str(submission),
         subjects=subject_results,
         images=image_scores,
@@ -264,6 +300,8 @@ def grade(
             "data": str(data_dir),
             "models_dir": str(options.models_dir) if options.models_dir else None,
             "encoders": [spec.model_dump() for spec in running.encoders()],
+            "selection": running.selection.model_dump() if running.selection else None,
+            "thresholds": options.thresholds,
             "cache": str(options.cache.path) if options.cache else None,
             "embeddings_computed": {_labels(running, k): e.computed for k, e in encoded.items()},
         },
@@ -271,6 +309,9 @@ def grade(
         notes=notes,
         points=course_points(task, subject_results),
         max_points=max(points) if points else None,
+        overall=_overall(running, subject_results),
+        published=running.published,
+        extras=_extras(running, image_scores),
     )
 
 
@@ -287,20 +328,17 @@ def _relative_problem(problem: Problem, root: Path) -> Problem:
 
 
 def _model_info(task: Task, spec, encoder) -> ModelInfo:
+    labels = [m.label for m in task.metrics.values() if m.encoder.key == spec.key]
     if isinstance(encoder, DeepFaceEncoder):
-        return ModelInfo(
-            metric_labels=[m.label for m in task.metrics.values() if m.encoder.key == spec.key],
-            model_id=f"deepface {spec.model} + {spec.detector} detector ({encoder.backend})",
-            source=str(encoder.home),
-            path=str(encoder.home / ".deepface" / "weights"),
-            fingerprint=encoder.fingerprint,
-            is_test_model=False,
-        )
+        weights = encoder.home / ".deepface" / "weights"
+        model_id = f"deepface {spec.model} + {spec.detector} detector ({encoder.backend})"
+        return ModelInfo(labels, model_id, str(encoder.home), str(weights), encoder.fingerprint, False)
+    if isinstance(encoder, ClassifierReader):
+        paths = ", ".join(f"{s}={p}" for s, p in sorted(encoder.checkpoints.items()))
+        return ModelInfo(labels, spec.model, "--classifier", paths, "", False)
+    if isinstance(encoder, PixelReader):
+        return ModelInfo(labels, spec.model, "image files", "", "", False)
+    resolved = encoder.resolved
     return ModelInfo(
-        metric_labels=[m.label for m in task.metrics.values() if m.encoder.key == spec.key],
-        model_id=encoder.resolved.model_id,
-        source=encoder.resolved.source,
-        path=str(encoder.resolved.path),
-        fingerprint=encoder.fingerprint,
-        is_test_model=encoder.resolved.is_test_model,
+        labels, resolved.model_id, resolved.source, str(resolved.path), encoder.fingerprint, resolved.is_test_model
     )

@@ -18,6 +18,7 @@ import transformers
 from grader.errors import ModelMissingError
 from grader.images import open_rgb
 from grader.models import ResolvedModel
+from grader.preprocess import resize_crop
 from grader.tasks.schema import EncoderSpec
 
 ProgressCallback = Callable[[int], None]
@@ -122,6 +123,7 @@ class Encoder:
             "config": hashlib.sha256(config).hexdigest(),
             "processor": hashlib.sha256(processor).hexdigest(),
             "preprocessing": self.spec.preprocessing,
+            "resize_crop": self.spec.resize_crop.model_dump() if self.spec.resize_crop else None,
             "dtype": self.spec.dtype,
             "transformers": transformers.__version__,
             "torch": torch.__version__,
@@ -133,6 +135,8 @@ class Encoder:
 
     def _pixels(self, batch: Sequence[Path]) -> torch.Tensor:
         images = [open_rgb(p) for p in batch]
+        if self.spec.preprocessing == "resize-crop":
+            return resize_crop(images, self.spec.resize_crop)
         return self.processor(images=images, return_tensors="pt")["pixel_values"]
 
     @torch.inference_mode()

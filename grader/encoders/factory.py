@@ -7,11 +7,12 @@ import torch
 from grader.encoders.base import Encoder
 from grader.encoders.clip import ClipEncoder
 from grader.encoders.dinov2 import Dinov2Encoder
+from grader.encoders.vit import VitEncoder
 from grader.errors import ModelMissingError
 from grader.models import ResolvedModel
 from grader.tasks.schema import EncoderSpec
 
-ENCODERS: dict[str, type[Encoder]] = {"dinov2": Dinov2Encoder, "clip": ClipEncoder}
+ENCODERS: dict[str, type[Encoder]] = {"dinov2": Dinov2Encoder, "clip": ClipEncoder, "vit": VitEncoder}
 
 
 def build_encoder(spec: EncoderSpec, model: ResolvedModel, device: torch.device | None = None) -> Encoder:

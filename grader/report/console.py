@@ -14,6 +14,7 @@ _STYLE = {
     Verdict.INCOMPLETE: "bold yellow",
     Verdict.NOT_GRADED: "bold yellow",
     Verdict.UNCALIBRATED: "bold cyan",
+    Verdict.SCORED: "bold blue",
 }
 
 
@@ -48,23 +49,63 @@ def _first(result: GradeResult) -> SubjectResult | None:
     return result.subjects[0] if result.subjects else None
 
 
+def _has_lines(result: GradeResult) -> bool:
+    return any(m.threshold is not None or not m.calibrated for s in result.subjects for m in s.metrics.values())
+
+
 def subjects_table(result: GradeResult) -> Table:
-    table = Table(title=f"{result.title} - tier '{result.tier}'", title_justify="left")
+    lines = _has_lines(result)
+    title = f"{result.title} - tier '{result.tier}'" if result.tier else f"{result.title} - scores only"
+    table = Table(title=title, title_justify="left")
     table.add_column("subject", no_wrap=True)
     table.add_column("images", justify="right", no_wrap=True)
     first = _first(result)
     for m in first.metrics.values() if first else []:
         table.add_column(m.label, justify="right")
-        table.add_column("line", justify="right", style="dim")
-        table.add_column("margin", justify="right")
+        if lines:
+            table.add_column("line", justify="right", style="dim")
+            table.add_column("margin", justify="right")
     table.add_column("verdict", no_wrap=True)
     for s in result.subjects:
         cells = [s.subject, f"{s.n_images}/{s.expected_images}"]
         for name, m in s.metrics.items():
-            cells += _metric_cells(m, _digits(result, name))
+            cells += _metric_cells(m, _digits(result, name))[: 3 if lines else 1]
         cells.append(f"[{_STYLE[s.verdict]}]{s.verdict.value}[/]")
         table.add_row(*cells)
+    width = 3 if lines else 1
+    names = list(first.metrics) if first else []
+    if result.overall:
+        cells = ["[bold]overall (mean)[/]", ""]
+        for name in names:
+            cells += [_fmt(result.overall.get(name), digits=_digits(result, name))] + [""] * (width - 1)
+        table.add_row(*cells, "", end_section=not result.published)
+    for method, values in result.published.items():
+        cells = [f"[dim italic]{method}[/]", ""]
+        for name in names:
+            value = values.get(name)
+            cells += [f"[dim italic]{_fmt(value, digits=_digits(result, name))}[/]"] + [""] * (width - 1)
+        table.add_row(*cells, "[dim italic]published[/]")
     return table
+
+
+def classification_tables(result: GradeResult) -> list[Table]:
+    tables = []
+    for key, summary in result.extras.items():
+        metric, subject = key.split(":", 1)
+        table = Table(title=f"{subject}: accuracy {summary['accuracy']:.2f} % ({metric})", title_justify="left")
+        for column in ("class", "accuracy %"):
+            table.add_column(column, justify="left" if column == "class" else "right")
+        for label, accuracy in summary["per_class_accuracy"].items():
+            table.add_row(label, _fmt(accuracy))
+        tables.append(table)
+        cases = Table(title=f"{subject}: most and least confident cases", title_justify="left")
+        for column in ("", "file", "label", "predicted", "p(label)"):
+            cases.add_column(column)
+        for kind in ("best", "worst"):
+            for case in summary[kind]:
+                cases.add_row(kind, case["file"], case["label"], case["predicted"], f"{case['p_true']:.3f}")
+        tables.append(cases)
+    return tables
 
 
 def images_table(result: GradeResult) -> Table:
@@ -87,6 +128,8 @@ def images_table(result: GradeResult) -> Table:
                 if not ok:
                     notes.append(f"{m.label} past the line")
             cells.append(text)
+        if "predicted" in item.details:
+            notes.append(f"predicted {item.details.get('predicted_name', item.details['predicted'])}")
         cells.append(", ".join(notes))
         table.add_row(*cells)
     return table
@@ -100,8 +143,11 @@ def verdict_line(result: GradeResult) -> str:
         Verdict.FAIL: f"FAIL - below the '{result.tier}' line",
         Verdict.INCOMPLETE: "INCOMPLETE - the submission has problems (listed above); this is not a valid grade",
         Verdict.UNCALIBRATED: f"UNCALIBRATED - no '{result.tier}' threshold exists for the model used; scores only",
+        Verdict.SCORED: "SCORED - no line to compare with (set one with --threshold METRIC=VALUE)",
     }[result.verdict]
-    return f"[{_STYLE[result.verdict]}]{text}[/] ({summary}; exit code {int(result.exit_code)})"
+    passed, total = result.passed_count
+    tally = f"passed {passed}/{total}; " if result.tier and total > 1 else ""
+    return f"[{_STYLE[result.verdict]}]{text}[/] ({tally}{summary}; exit code {int(result.exit_code)})"
 
 
 def render(result: GradeResult, console: Console, per_image: bool = False) -> None:
@@ -114,6 +160,8 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
             )
         )
     console.print(subjects_table(result))
+    for table in classification_tables(result):
+        console.print(table)
     if per_image:
         console.print(images_table(result))
     for s in result.subjects:

@@ -30,8 +30,13 @@ def write_json(result: GradeResult, path: Path) -> None:
 
 def images_frame(result: GradeResult) -> pd.DataFrame:
     """One row per graded image: subject, file, one column per metric."""
-    rows = [{"subject": i.subject, "file": i.file, **i.scores} for i in result.images]
-    return pd.DataFrame(rows, columns=["subject", "file", *_metric_names(result)])
+    rows = [
+        {"subject": i.subject, "file": i.file, **i.scores, **i.details, "flags": "; ".join(i.flags)}
+        for i in result.images
+    ]
+    details = sorted({k for i in result.images for k in i.details})
+    flags = ["flags"] if any(i.flags for i in result.images) else []
+    return pd.DataFrame(rows, columns=["subject", "file", *_metric_names(result), *details, *flags])
 
 
 def subjects_frame(result: GradeResult) -> pd.DataFrame:

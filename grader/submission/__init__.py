@@ -6,6 +6,7 @@ from pathlib import Path
 
 from grader.errors import InputError
 from grader.result import Problem
+from grader.submission.dlcv import scan_dreambench, scan_labelled_images, scan_paired_folders, scan_prompt_folders
 from grader.submission.files import SubjectInput
 from grader.submission.single_subject import scan_identity_folders, scan_prompt_images
 from grader.submission.subject_folders import scan_subject_folders
@@ -15,6 +16,10 @@ _SCANNERS = {
     "subject-folders": scan_subject_folders,
     "prompt-images": scan_prompt_images,
     "identity-folders": scan_identity_folders,
+    "prompt-folders": scan_prompt_folders,
+    "labelled-images": scan_labelled_images,
+    "paired-folders": scan_paired_folders,
+    "dreambench": scan_dreambench,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,10 @@ class SubjectInput:
     expected_images: int | None = None
     image_fields: list[dict[str, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    thresholds: dict[str, float] = field(default_factory=dict)  # lines that come with the data
+    labels: list[str] = field(default_factory=list)  # each image's true label (classification layouts)
+    label_names: dict[str, str] = field(default_factory=dict)  # label id -> name, for zero-shot texts
+    pairs: list[Path] = field(default_factory=list)  # each image's paired reference (paired layouts)
 
     def fields_of(self, index: int) -> dict[str, str]:
         extra = self.image_fields[index] if index < len(self.image_fields) else {}
@@ -77,3 +82,16 @@ def count_problem(folder: Path, found: int, expected: int, subject: str | None) 
     if found == expected:
         return []
     return [Problem(str(folder), f"{found} usable images, the task asks for {expected}", subject)]
+
+
+def read_json_object(path: Path, what: str, shape: str) -> dict:
+    """A JSON object from ``path``, or an InputError naming the file (``shape`` says what it should map)."""
+    if not path.is_file():
+        raise InputError(f"{path}: {what} not found (is --data the task's data folder?)")
+    try:
+        value = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot parse JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise InputError(f"{path}: expected an object mapping {shape}")
+    return value

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from grader.errors import InputError
 from grader.result import Problem
-from grader.submission.files import SubjectInput, check_image, count_problem, list_images
+from grader.submission.files import SubjectInput, check_image, count_problem, list_images, read_json_object
 from grader.tasks.schema import SubjectFoldersLayout
 
 
 def read_metadata(data_dir: Path, layout: SubjectFoldersLayout) -> dict:
-    path = data_dir / layout.metadata
-    if not path.is_file():
-        raise InputError(f"{path}: metadata file not found (is --data the task's data folder?)")
-    try:
-        metadata = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot parse JSON: {exc}") from exc
-    if not isinstance(metadata, dict):
-        raise InputError(f"{path}: expected an object mapping subjects to their fields")
-    return metadata
+    return read_json_object(data_dir / layout.metadata, "metadata file", "subjects to their fields")
 
 
 def find_subject_root(submission: Path, subjects: list[str]) -> Path:

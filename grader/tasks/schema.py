@@ -11,22 +11,47 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class ResizeCrop(_Strict):
+    """Resize the short edge, centre-crop, scale to [0, 1], normalise: written out, as papers describe it."""
+
+    resize: int = 256
+    crop: int = 224
+    interpolation: Literal["bicubic", "bilinear"] = "bicubic"
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+
 class TransformersEncoder(_Strict):
-    kind: Literal["dinov2", "clip"] = Field(description="Which encoder family reads the images.")
+    kind: Literal["dinov2", "clip", "vit"] = Field(
+        description="dinov2: Dinov2Model CLS (pooler_output); clip: projected CLIP features; vit: ViTModel CLS "
+        "token of the last layer (DINO v1)."
+    )
     model: str = Field(description="Hugging Face model id (or a local directory).")
     revision: str | None = Field(default=None, description="Hub revision to pin; None takes the default branch.")
-    preprocessing: Literal["checkpoint-processor"] = Field(
+    preprocessing: Literal["checkpoint-processor", "resize-crop"] = Field(
         default="checkpoint-processor",
-        description="checkpoint-processor: the image processor saved with the checkpoint, as the course code uses.",
+        description="checkpoint-processor: the image processor saved with the checkpoint, as the course code uses; "
+        "resize-crop: the steps in resize_crop, independent of the checkpoint's processor.",
     )
+    resize_crop: ResizeCrop | None = None
     dtype: Literal["float32", "bfloat16"] = Field(
         default="float32",
         description="float32 as the courses run; bfloat16 is faster on CPUs with bf16 but moves scores.",
     )
 
+    @model_validator(mode="after")
+    def _crop_settings(self) -> TransformersEncoder:
+        if self.preprocessing == "resize-crop" and self.resize_crop is None:
+            return self.model_copy(update={"resize_crop": ResizeCrop()})
+        return self
+
     @property
     def key(self) -> tuple:
-        return (self.kind, self.model, self.revision)
+        return (self.kind, self.model, self.revision, self.preprocessing, self.resize_crop)
 
 
 class FaceEncoder(_Strict):
@@ -44,9 +69,66 @@ class FaceEncoder(_Strict):
         return (self.kind, self.model, self.detector, self.enforce_detection, self.align, self.normalization)
 
 
-EncoderSpec = Annotated[TransformersEncoder | FaceEncoder, Field(discriminator="kind")]
+class PixelEncoder(_Strict):
+    """The image itself as a vector of pixel values (for pixel-space errors such as MSE)."""
 
-RuleName = Literal["reference_similarity", "text_similarity", "face_distance", "faceless_count"]
+    kind: Literal["pixels"]
+    scale: Literal["unit", "byte"] = Field(description="unit: values in [0, 1]; byte: values in [0, 255].")
+
+    @property
+    def model(self) -> str:
+        return f"pixels ({self.scale})"
+
+    @property
+    def key(self) -> tuple:
+        return (self.kind, self.scale)
+
+
+class ClassifierEncoder(_Strict):
+    """A user-supplied image classifier (TorchScript, or a state dict for a named architecture), one per subject."""
+
+    kind: Literal["classifier"]
+    architecture: Literal["auto", "torchscript", "lenet"] = Field(
+        default="auto",
+        description="torchscript: a scripted/traced module; lenet: a state dict of the course's LeNet-5 shape; "
+        "auto: TorchScript when the file is one, else a LeNet-5 state dict. A .pt2 file (torch.export) always "
+        "loads as such.",
+    )
+    image_size: int = Field(default=28, description="Resize(image_size) before ToTensor and Normalize.")
+    mean: float = 0.5
+    std: float = 0.5
+
+    @property
+    def model(self) -> str:
+        return f"classifier ({self.architecture})"
+
+    @property
+    def key(self) -> tuple:
+        return (self.kind, self.architecture, self.image_size, self.mean, self.std)
+
+
+EncoderSpec = Annotated[
+    TransformersEncoder | FaceEncoder | PixelEncoder | ClassifierEncoder, Field(discriminator="kind")
+]
+
+RuleName = Literal[
+    "reference_similarity",
+    "text_similarity",
+    "face_distance",
+    "faceless_count",
+    "zero_shot_correct",
+    "pixel_mse",
+    "classifier_correct",
+]
+_RULE_ENCODERS = {
+    "reference_similarity": {"dinov2", "clip", "vit"},
+    "text_similarity": {"clip"},
+    "zero_shot_correct": {"clip"},
+    "face_distance": {"deepface"},
+    "faceless_count": {"deepface"},
+    "pixel_mse": {"pixels"},
+    "classifier_correct": {"classifier"},
+}
 
 
 class MetricSpec(_Strict):
@@ -54,7 +136,10 @@ class MetricSpec(_Strict):
     rule: RuleName = Field(
         description="reference_similarity: 100·cos(image, reference), mean over references; "
         "text_similarity: 100·cos(image, its text); face_distance: mean Euclidean distance between the "
-        "L2-normalised face embedding and every reference's; faceless_count: 1 per image without a face."
+        "L2-normalised face embedding and every reference's; faceless_count: 1 per image without a face; "
+        "zero_shot_correct: 100 when the best-matching label text is the image's label; pixel_mse: mean squared "
+        "error against the paired reference image; classifier_correct: 100 when the classifier's argmax is the "
+        "image's label."
     )
     encoder: EncoderSpec
     text_template: str | None = Field(
@@ -67,17 +152,29 @@ class MetricSpec(_Strict):
 
     @model_validator(mode="after")
     def _fits_rule(self) -> MetricSpec:
-        if self.rule == "text_similarity" and not self.text_template:
-            raise ValueError("text_similarity needs a text_template")
-        if self.rule != "text_similarity" and self.text_template:
-            raise ValueError(f"text_template is only used by text_similarity, not {self.rule}")
-        face_rule = self.rule in ("face_distance", "faceless_count")
-        if face_rule != (self.encoder.kind == "deepface"):
+        texts = self.rule in ("text_similarity", "zero_shot_correct")
+        if texts and not self.text_template:
+            raise ValueError(f"{self.rule} needs a text_template")
+        if not texts and self.text_template:
+            raise ValueError(f"text_template is only used by text rules, not {self.rule}")
+        if self.encoder.kind not in _RULE_ENCODERS[self.rule]:
             raise ValueError(f"rule {self.rule} does not go with a {self.encoder.kind} encoder")
         return self
 
 
-class SubjectFoldersLayout(_Strict):
+class _ImageLayout(_Strict):
+    extensions: list[str] = Field(default_factory=lambda: [".jpg", ".jpeg", ".png"])
+
+
+class _OneSubjectLayout(_ImageLayout):
+    subject: str
+
+    @property
+    def subjects(self) -> list[str]:
+        return [self.subject]
+
+
+class SubjectFoldersLayout(_ImageLayout):
     """``metadata.json`` in the data folder; ``SUBMISSION/<subject>/*.jpg`` (ML2025 HW10)."""
 
     kind: Literal["subject-folders"]
@@ -86,11 +183,10 @@ class SubjectFoldersLayout(_Strict):
     required_fields: list[str] = Field(default_factory=list)
     subjects: list[str] = Field(min_length=1)
     images_per_subject: int = Field(gt=0)
-    extensions: list[str] = Field(default_factory=lambda: [".jpg", ".jpeg", ".png"])
     image_size: tuple[int, int] | None = Field(default=None, description="Expected (width, height); warns otherwise.")
 
 
-class PromptImagesLayout(_Strict):
+class PromptImagesLayout(_OneSubjectLayout):
     """One subject: training photos and a prompt file in the data folder; one generated image per prompt."""
 
     kind: Literal["prompt-images"]
@@ -99,27 +195,80 @@ class PromptImagesLayout(_Strict):
     prompts: str = Field(description="Prompt file (one per line), relative to the data folder.")
     image_name: str = Field(description="Generated file name, formatted with the prompt index i.")
     first_index: int = Field(default=0, description="Index of the first prompt's image.")
-    extensions: list[str] = Field(default_factory=lambda: [".jpg", ".jpeg", ".png"])
-
-    @property
-    def subjects(self) -> list[str]:
-        return [self.subject]
 
 
-class IdentityFoldersLayout(_Strict):
+class IdentityFoldersLayout(_OneSubjectLayout):
     """One subject: training photos in the data folder; any number of generated images in the submission."""
 
     kind: Literal["identity-folders"]
     subject: str = "person"
     training_dir: str = Field(default=".", description="Folder of training photos, relative to the data folder.")
-    extensions: list[str] = Field(default_factory=lambda: [".jpg", ".jpeg", ".png"])
+
+
+class PromptFoldersLayout(_ImageLayout):
+    """Textual inversion (DLCV 2024 HW2 P3): ``input.json`` with each concept's source-image folder, prompts,
+    CLIP-eval prompts and baselines; generated images in ``SUBMISSION/<key>/<prompt index>/``."""
+
+    kind: Literal["prompt-folders"]
+    input: str = Field(default="input.json", description="The course's input.json, relative to the data folder.")
+    references_dir: str = Field(default=".", description="Folder holding each concept's src_image folder.")
+    images_per_prompt: int = Field(default=25, gt=0, description="The course's grader requires exactly this many.")
 
     @property
     def subjects(self) -> list[str]:
-        return [self.subject]
+        return []  # named by input.json: "<key>/<prompt index>"
 
 
-Layout = Annotated[SubjectFoldersLayout | PromptImagesLayout | IdentityFoldersLayout, Field(discriminator="kind")]
+class LabelledImagesLayout(_ImageLayout):
+    """Images whose label is in the file name: ``SUBMISSION/<subject>/*.png`` (or the submission folder itself
+    as one subject), label = the first character, or the part before the first underscore."""
+
+    kind: Literal["labelled-images"]
+    subjects: list[str] = Field(default_factory=list, description="Sub-folders graded as subjects; [] = one folder.")
+    subject: str = Field(default="images", description="The subject's name when subjects is empty.")
+    label_from: Literal["first-char", "prefix"] = "prefix"
+    labels: str | None = Field(default=None, description="JSON mapping label ids to names, in the data folder.")
+
+
+class PairedFoldersLayout(_OneSubjectLayout):
+    """Generated images paired by file name with reference images (e.g. DDIM outputs vs ground truth)."""
+
+    kind: Literal["paired-folders"]
+    subject: str = "images"
+    reference_dir: str = Field(default=".", description="Ground-truth folder, relative to the data folder.")
+
+
+class DreamBenchLayout(_ImageLayout):
+    """DreamBench: ``DATA/<subject>/`` reference photos, ``DATA/<prompts>`` mapping each subject to its prompts,
+    generated images in ``SUBMISSION/<subject>/<prompt index>/``."""
+
+    kind: Literal["dreambench"]
+    prompts: str = "prompts.json"
+    images_per_prompt: int = Field(default=4, gt=0)
+
+    @property
+    def subjects(self) -> list[str]:
+        return []  # named by the prompts file
+
+
+Layout = Annotated[
+    SubjectFoldersLayout
+    | PromptImagesLayout
+    | IdentityFoldersLayout
+    | PromptFoldersLayout
+    | LabelledImagesLayout
+    | PairedFoldersLayout
+    | DreamBenchLayout,
+    Field(discriminator="kind"),
+]
+
+
+class Selection(_Strict):
+    """Keep the k images with the highest weighted sum of metrics before aggregating (DLCV HW2 P3: the 5
+    images with the highest image + 2.5 x text score)."""
+
+    k: int = Field(gt=0)
+    weights: dict[str, float] = Field(min_length=1)
 
 
 class Gate(_Strict):
@@ -137,6 +286,7 @@ class Gate(_Strict):
 
 class Tier(_Strict):
     description: str = ""
+    from_data: bool = Field(default=False, description="Thresholds come with the data (e.g. input.json baselines).")
     points: float | None = Field(default=None, description="Points the course gives for reaching this tier.")
     all_subjects: dict[str, float] = Field(default_factory=dict, description="metric -> threshold, every subject")
     per_subject: dict[str, dict[str, float]] = Field(default_factory=dict, description="subject -> metric -> line")
@@ -157,15 +307,25 @@ class Task(_Strict):
     layout: Layout
     metrics: dict[str, MetricSpec] = Field(min_length=1)
     gates: dict[str, Gate] = Field(default_factory=dict)
-    tiers: dict[str, Tier] = Field(min_length=1)
+    selection: Selection | None = None
+    overall: Literal["none", "mean"] = Field(default="none", description="mean: a row averaging the subjects.")
+    tiers: dict[str, Tier] = Field(default_factory=dict)
+    published: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Published results (method -> metric -> value), shown beside the user's."
+    )
     provenance: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _names_are_known(self) -> Task:
         subjects = set(self.layout.subjects)
-        for name in self.gates:
-            if name not in self.metrics:
-                raise ValueError(f"gates: unknown metric {name!r}")
+        for place, names in (
+            ("gates", self.gates),
+            ("selection.weights", self.selection.weights if self.selection else {}),
+            *((f"published.{m}", v) for m, v in self.published.items()),
+        ):
+            for name in names:
+                if name not in self.metrics:
+                    raise ValueError(f"{place}: unknown metric {name!r}")
         for tier_name, tier in self.tiers.items():
             where = f"tiers.{tier_name}"
             metric_maps = [(f"{where}.all_subjects", tier.all_subjects)]

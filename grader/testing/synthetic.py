@@ -24,7 +24,7 @@ OBJECTS = {
 SIZE = 512
 
 
-def _draw(shape: str, colour: tuple, background: tuple, centre: tuple, radius: float) -> Image.Image:
+def draw_shape(shape: str, colour: tuple, background: tuple, centre: tuple, radius: float) -> Image.Image:
     img = Image.new("RGB", (SIZE, SIZE), background)
     draw = ImageDraw.Draw(img)
     cx, cy = centre
@@ -57,7 +57,7 @@ def build_ml2025_fixture(root: Path, images_per_object: int = 15, seed: int = 0)
     metadata = {}
     for subject, (name, context, shape, colour) in OBJECTS.items():
         ref = Path("references") / f"{subject}.png"
-        _draw(shape, colour, (235, 235, 225), (SIZE / 2, SIZE / 2), 150).save(data / ref)
+        draw_shape(shape, colour, (235, 235, 225), (SIZE / 2, SIZE / 2), 150).save(data / ref)
         metadata[subject] = {"path": str(ref), "name": name, "text_cond": context}
         folder = submission / subject
         folder.mkdir(parents=True, exist_ok=True)
@@ -65,6 +65,6 @@ def build_ml2025_fixture(root: Path, images_per_object: int = 15, seed: int = 0)
             background = tuple(int(v) for v in rng.integers(60, 255, size=3))
             centre = tuple(float(v) for v in rng.uniform(170, 342, size=2))
             radius = float(rng.uniform(90, 160))
-            _draw(shape, colour, background, centre, radius).save(folder / f"{i}.png", optimize=True)
+            draw_shape(shape, colour, background, centre, radius).save(folder / f"{i}.png", optimize=True)
     (data / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
     return data, submission

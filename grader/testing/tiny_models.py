@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +30,12 @@ _FULL = {
         "text": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
         "vision": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096},
         "projection_dim": 768,
+    },
+    "facebook/dino-vits16": {
+        "hidden_size": 384,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 6,
+        "intermediate_size": 1536,
     },
     "openai/clip-vit-base-patch32": {
         "text": {"hidden_size": 512, "num_hidden_layers": 12, "num_attention_heads": 8, "intermediate_size": 2048},
@@ -85,6 +92,30 @@ def _build_dinov2(out: Path, full: bool = False) -> None:
     (out / "preprocessor_config.json").write_text(json.dumps(_dinov2_processor(), indent=2))
 
 
+def _vit_processor() -> dict:
+    # Same values as facebook/dino-vits16's preprocessor_config.json: a square resize, no crop.
+    return {
+        "image_processor_type": "ViTImageProcessor",
+        "do_resize": True,
+        "size": {"height": 224, "width": 224},
+        "resample": 2,
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "image_mean": _IMAGENET_MEAN,
+        "image_std": _IMAGENET_STD,
+    }
+
+
+def _build_dino_v1(out: Path, full: bool = False) -> None:
+    from transformers import ViTConfig, ViTModel
+
+    config = ViTConfig(**(_FULL["facebook/dino-vits16"] if full else _TINY), patch_size=16, image_size=224)
+    setattr(config, TEST_MODEL_FLAG, True)
+    ViTModel(config, add_pooling_layer=False).save_pretrained(out)
+    (out / "preprocessor_config.json").write_text(json.dumps(_vit_processor(), indent=2))
+
+
 def _clip_builder(model_id: str, image_size: int, patch_size: int) -> Callable[[Path, bool], None]:
     def build(out: Path, full: bool = False) -> None:
         from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
@@ -114,6 +145,7 @@ BUILDERS: dict[str, Callable[[Path, bool], None]] = {
     "facebook/dinov2-large": _build_dinov2,
     "openai/clip-vit-large-patch14-336": _clip_builder("openai/clip-vit-large-patch14-336", 336, 14),
     "openai/clip-vit-base-patch32": _clip_builder("openai/clip-vit-base-patch32", 224, 32),
+    "facebook/dino-vits16": _build_dino_v1,
 }
 
 
@@ -128,13 +160,13 @@ def build_tiny_models(
     from transformers.utils import logging
 
     logging.disable_progress_bar()
-    for index, model_id in enumerate(model_ids or list(BUILDERS)):
+    for model_id in model_ids or list(BUILDERS):
         if model_id not in BUILDERS:
             raise KeyError(f"no tiny stand-in for {model_id!r}; known: {', '.join(BUILDERS)}")
         target = models_dir / model_id
         if (target / "config.json").is_file():
             continue
-        torch.manual_seed(seed + index)
+        torch.manual_seed(seed + zlib.crc32(model_id.encode()))  # a model's weights never depend on the others
         # Build beside the target and rename, so an interrupted build never looks complete.
         partial = target.with_name(f".{target.name}.partial")
         shutil.rmtree(partial, ignore_errors=True)

@@ -1,0 +1,34 @@
+"""Pixels as the embedding, for pixel-space errors: no model, nothing worth caching."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from grader.encoders.base import ProgressCallback
+from grader.images import open_rgb
+from grader.tasks.schema import PixelEncoder
+
+
+class PixelReader:
+    fingerprint = None  # reading a file is as cheap as a cache lookup
+
+    def __init__(self, spec: PixelEncoder) -> None:
+        self.spec = spec
+
+    def encode_images(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> list[np.ndarray]:
+        scale = 1 / 255 if self.spec.scale == "unit" else 1.0
+        arrays = []
+        for path in paths:
+            arrays.append(np.asarray(open_rgb(path), dtype=np.float64) * scale)
+            if progress:
+                progress(1)
+        return arrays
+
+    def cache_extra(self, path: Path) -> str:
+        return ""
+
+    def restore(self, path: Path, vector: np.ndarray, extra: str) -> None:
+        """Nothing to restore: pixels are never cached."""
