@@ -54,7 +54,7 @@ def _hf_cache_dir() -> str:
     return str(constants.HF_HUB_CACHE)
 
 
-def _from_hf_cache(model_id: str, revision: str | None) -> Path | None:
+def _from_hf_cache(model_id: str, revision: str | None, marker: str = "config.json") -> Path | None:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -64,7 +64,7 @@ def _from_hf_cache(model_id: str, revision: str | None) -> Path | None:
         )
     except (LocalEntryNotFoundError, FileNotFoundError, ValueError, OSError):
         return None
-    return path if (path / "config.json").is_file() else None
+    return path if (path / marker).is_file() else None
 
 
 def hub_unreachable_reason() -> str | None:
@@ -88,28 +88,35 @@ def fetch_command(model_id: str, models_dir: Path | None = None) -> str:
     return f"hf download {model_id}"
 
 
-def locate(model_id: str, models_dir: Path | None = None, revision: str | None = None) -> ResolvedModel | None:
-    """Find a model already on disk, without any network access."""
+def locate(
+    model_id: str, models_dir: Path | None = None, revision: str | None = None, marker: str = "config.json"
+) -> ResolvedModel | None:
+    """Find a model already on disk, without any network access. ``marker`` is the file that makes a folder a
+    model (``model_index.json`` for a diffusers pipeline)."""
     explicit = explicit_models_dir(models_dir)
     if explicit is not None:
         root, source = explicit
         candidate = root / model_id
-        if (candidate / "config.json").is_file():
+        if (candidate / marker).is_file():
             return ResolvedModel(model_id, candidate, f"{source} {root}", revision)
         return None
-    if Path(model_id).is_dir() and (Path(model_id) / "config.json").is_file():
+    if Path(model_id).is_dir() and (Path(model_id) / marker).is_file():
         return ResolvedModel(model_id, Path(model_id), "local directory", revision)
-    cached = _from_hf_cache(model_id, revision)
+    cached = _from_hf_cache(model_id, revision, marker)
     if cached is not None:
         return ResolvedModel(model_id, cached, "Hugging Face cache", revision)
     return None
 
 
 def resolve(
-    model_id: str, models_dir: Path | None = None, revision: str | None = None, purpose: str = ""
+    model_id: str,
+    models_dir: Path | None = None,
+    revision: str | None = None,
+    purpose: str = "",
+    marker: str = "config.json",
 ) -> ResolvedModel:
     """Local files for ``model_id``, downloading into the HF cache only when nothing local was named."""
-    found = locate(model_id, models_dir, revision)
+    found = locate(model_id, models_dir, revision, marker)
     if found is not None:
         return found
     needed_for = f" (needed for {purpose})" if purpose else ""
@@ -118,7 +125,7 @@ def resolve(
         root, source = explicit
         raise ModelMissingError(
             f"model {model_id}{needed_for} not found.\n"
-            f"  looked in: {root / model_id} (from {source}; no config.json there)\n"
+            f"  looked in: {root / model_id} (from {source}; no {marker} there)\n"
             f"  get it on a machine with internet access: {fetch_command(model_id, root)}\n"
             f"  or drop {source} to use the Hugging Face cache."
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from grader.progress import ProgressReporter, SilentProgress
 from grader.result import GradeResult, ImageScore, MetricResult, ModelInfo, Problem, SubjectResult, meets
 from grader.scoring import ImageScores, score_images, select_top_k
 from grader.submission import SubjectInput, scan, unpacked
+from grader.submission.files import MANIFEST
 from grader.tasks.schema import (
     ClassifierEncoder,
     FaceEncoder,
@@ -276,6 +278,7 @@ def grade(
             subject_results.append(result)
             image_scores += images
         problems = [_relative_problem(p, folder) for p in problems]
+        manifest = _manifest(folder)
 
     if options.dtype == "bfloat16":
         notes.append("encoders ran in bfloat16: faster, but scores move from the course's float32 ones")
@@ -304,6 +307,7 @@ def grade(
             "thresholds": options.thresholds,
             "cache": str(options.cache.path) if options.cache else None,
             "embeddings_computed": {_labels(running, k): e.computed for k, e in encoded.items()},
+            "manifest": manifest,
         },
         versions=library_versions(),
         notes=notes,
@@ -313,6 +317,17 @@ def grade(
         published=running.published,
         extras=_extras(running, image_scores),
     )
+
+
+def _manifest(folder: Path) -> dict | None:
+    """How the images were generated, when a generator left its manifest beside them."""
+    path = folder / MANIFEST
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    keys = ("adapter", "base", "settings", "generation")
+    return {k: raw.get(k) for k in keys} if isinstance(raw, dict) else None
 
 
 def _relative(path: Path, root: Path) -> str:

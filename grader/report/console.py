@@ -178,6 +178,16 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
     for m in result.models:
         flag = " [magenta](test model)[/]" if m.is_test_model else ""
         console.print(f"[dim]{'/'.join(m.metric_labels)}: {m.model_id} from {m.source}{flag}[/]", highlight=False)
+    manifest = result.settings.get("manifest")
+    if manifest:
+        settings = ", ".join(f"{k}={v}" for k, v in (manifest.get("settings") or {}).items() if v not in (None, {}, ""))
+        generation = manifest.get("generation") or {}
+        run = ", ".join(f"{k}={generation[k]}" for k in ("seed", "steps", "guidance") if k in generation)
+        console.print(
+            f"[dim]generated with {manifest.get('adapter')} on {manifest.get('base')}: {settings}; {run}[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
     templates = result.settings.get("text_templates") or {}
     if templates:
         console.print(f"[dim]text: {', '.join(f'{k} = {v!r}' for k, v in templates.items())}[/]", highlight=False)

@@ -11,6 +11,8 @@ from grader.errors import InputError
 from grader.images import image_size, open_rgb
 from grader.result import Problem
 
+MANIFEST = "manifest.json"  # written by the generators beside the images: settings and seeds, not an image
+
 
 @dataclass
 class SubjectInput:
@@ -63,7 +65,7 @@ def list_images(
     (but those with a suffix in ``expected_others``, such as captions beside training photos)."""
     images, problems = [], []
     for path in sorted((p for p in folder.iterdir() if p.is_file()), key=natural_key):
-        if path.name.startswith("."):
+        if path.name.startswith(".") or path.name == MANIFEST:
             continue
         if path.suffix.lower() not in extensions:
             if path.suffix.lower() not in expected_others:

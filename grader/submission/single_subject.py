@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grader.errors import InputError
 from grader.result import Problem
-from grader.submission.files import SubjectInput, check_image, list_images
+from grader.submission.files import MANIFEST, SubjectInput, check_image, list_images
 from grader.tasks.schema import IdentityFoldersLayout, PromptImagesLayout
 
 
@@ -58,7 +58,7 @@ def scan_prompt_images(
     problems += [
         Problem(str(p), "not one of the task's image names; ignored", subject, "warning")
         for p in sorted(submission.iterdir())
-        if p.is_file() and p.name not in expected and not p.name.startswith(".")
+        if p.is_file() and p.name not in expected and not p.name.startswith(".") and p.name != MANIFEST
     ]
     fields = {"subject": subject}
     return [SubjectInput(subject, fields, training, images, len(prompts), image_fields, problems)], []

@@ -1,0 +1,201 @@
+"""One adapter per personalization method: load its weights into a diffusers pipeline, then give each image's
+call its extra arguments. Loading goes through diffusers' own loaders; a file that does not fit says so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from generators.jobs import Job
+from grader.errors import GraderError, ModelMissingError
+
+
+class AdapterError(GraderError):
+    """Weights missing, or made for another base model or token."""
+
+
+def _is_sdxl(pipe: Any) -> bool:
+    return hasattr(pipe, "text_encoder_2")
+
+
+def _fit(what: str, path: str, exc: Exception, pipe: Any) -> AdapterError:
+    base = "SDXL" if _is_sdxl(pipe) else "SD 1.5"
+    return AdapterError(
+        f"{what} {path} does not fit this {base} base model ({exc.__class__.__name__}: {exc}); "
+        "were the weights trained for another base?"
+    )
+
+
+def _exists(path: str | Path, what: str) -> None:
+    """A local path must exist; anything else is taken for a hub id, resolved by diffusers."""
+    local = Path(path)
+    if (local.is_absolute() or str(path).startswith(".") or local.suffix) and not local.exists():
+        raise ModelMissingError(f"{what} not found: {path}")
+
+
+@dataclass
+class Adapter:
+    """No personalization: the bare base pipeline."""
+
+    name = "none"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def apply(self, pipe: Any) -> None:
+        """Load the adapter's weights into ``pipe``."""
+
+    def call_kwargs(self, pipe: Any, job: Job) -> dict[str, Any]:
+        """Extra arguments of the pipeline call for one image."""
+        return {}
+
+
+@dataclass
+class IPAdapter(Adapter):
+    """IP-Adapter: the subject's reference image as an image prompt, its weight set per subject."""
+
+    name = "ip-adapter"
+    source: str = ""
+    subfolder: str = ""
+    weight_name: str = "ip-adapter.safetensors"
+    image_encoder_folder: str | None = "image_encoder"
+    scale: float = 0.6
+    subject_scales: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.settings = {
+            "source": self.source,
+            "subfolder": self.subfolder,
+            "weight_name": self.weight_name,
+            "image_encoder_folder": self.image_encoder_folder,
+            "ip_adapter_scale": self.scale,
+            "subject_scales": self.subject_scales,
+        }
+
+    def apply(self, pipe: Any) -> None:
+        _exists(self.source, "IP-Adapter folder")
+        try:
+            pipe.load_ip_adapter(
+                self.source,
+                subfolder=self.subfolder,
+                weight_name=self.weight_name,
+                image_encoder_folder=self.image_encoder_folder,
+            )
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise _fit("IP-Adapter", self.source, exc, pipe) from exc
+
+    def call_kwargs(self, pipe: Any, job: Job) -> dict[str, Any]:
+        if not job.references:
+            raise AdapterError(f"{job.subject}: no reference image for the IP-Adapter's image prompt")
+        scale = self.subject_scales.get(job.subject, self.scale)
+        pipe.set_ip_adapter_scale(scale)
+        return {"ip_adapter_image": Image.open(job.references[0]).convert("RGB")}
+
+
+@dataclass
+class LoRA(Adapter):
+    """A (DreamBooth-)LoRA, at a given scale."""
+
+    name = "lora"
+    path: str = ""
+    weight_name: str | None = None
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.settings = {"path": self.path, "weight_name": self.weight_name, "lora_scale": self.scale}
+
+    def apply(self, pipe: Any) -> None:
+        _exists(self.path, "LoRA weights")
+        try:
+            pipe.load_lora_weights(self.path, weight_name=self.weight_name, adapter_name="personal")
+            pipe.set_adapters(["personal"], adapter_weights=[self.scale])
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise _fit("LoRA", self.path, exc, pipe) from exc
+
+
+def _embedding_tokens(path: Path) -> list[str] | None:
+    """Tokens a diffusers-format embedding file names, or None when it keeps them elsewhere (A1111 format)."""
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            keys = list(f.keys())
+    else:
+        import torch
+
+        keys = list(torch.load(path, map_location="cpu", weights_only=True))
+    generic = {"string_to_param", "string_to_token", "emb_params", "clip_l", "clip_g", "name", "step"}
+    return None if set(keys) & generic else keys
+
+
+@dataclass
+class TextualInversion(Adapter):
+    """Textual-inversion embeddings, one file per token (``<new1>=learned_embeds.safetensors``); an SDXL file
+    with ``clip_l``/``clip_g`` (pivotal tuning) loads into both text encoders."""
+
+    name = "textual-inversion"
+    embeddings: dict[str, str] = field(default_factory=dict)  # token -> file
+
+    def __post_init__(self) -> None:
+        self.settings = {"embeddings": self.embeddings}
+
+    def apply(self, pipe: Any) -> None:
+        for token, file in self.embeddings.items():
+            path = Path(file)
+            if not path.is_file():
+                raise ModelMissingError(f"embedding file not found: {file} (for {token})")
+            tokens = _embedding_tokens(path)
+            if tokens is not None and token not in tokens:
+                raise AdapterError(f"{file} holds {', '.join(tokens)}, not the task's token {token}")
+            try:
+                if _is_sdxl(pipe):
+                    self._load_sdxl(pipe, token, path)
+                else:
+                    pipe.load_textual_inversion(str(path), token=token)
+            except (OSError, ValueError, RuntimeError, KeyError) as exc:
+                raise _fit("embedding", file, exc, pipe) from exc
+
+    @staticmethod
+    def _load_sdxl(pipe: Any, token: str, path: Path) -> None:
+        from safetensors.torch import load_file
+
+        state = load_file(str(path))
+        if not {"clip_l", "clip_g"} <= set(state):
+            raise AdapterError(f"{path}: an SDXL embedding needs clip_l and clip_g tensors, found {', '.join(state)}")
+        pipe.load_textual_inversion(
+            state["clip_l"], token=token, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer
+        )
+        pipe.load_textual_inversion(
+            state["clip_g"], token=token, text_encoder=pipe.text_encoder_2, tokenizer=pipe.tokenizer_2
+        )
+
+
+@dataclass
+class CustomDiffusion(Adapter):
+    """Custom Diffusion: trained cross-attention processors plus the modifier tokens' embeddings."""
+
+    name = "custom-diffusion"
+    path: str = ""
+    weight_name: str = "pytorch_custom_diffusion_weights.bin"
+    tokens: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.settings = {"path": self.path, "weight_name": self.weight_name, "modifier_tokens": self.tokens}
+
+    def apply(self, pipe: Any) -> None:
+        folder = Path(self.path)
+        if not (folder / self.weight_name).is_file():
+            raise ModelMissingError(f"Custom Diffusion weights not found: {folder / self.weight_name}")
+        try:
+            pipe.unet.load_attn_procs(str(folder), weight_name=self.weight_name)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise _fit("Custom Diffusion", str(folder), exc, pipe) from exc
+        for token in self.tokens:
+            file = folder / f"{token}.bin"
+            if not file.is_file():
+                raise ModelMissingError(f"no embedding for modifier token {token}: {file} not found")
+            pipe.load_textual_inversion(str(folder), weight_name=file.name, token=token)
+
+
+ADAPTERS = {cls.name: cls for cls in (Adapter, IPAdapter, LoRA, TextualInversion, CustomDiffusion)}

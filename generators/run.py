@@ -1,0 +1,148 @@
+"""Generate a task's images with a base pipeline and an adapter, and record how (``manifest.json``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from generators.adapters import Adapter, AdapterError
+from generators.jobs import Job, plan
+from grader.errors import InputError
+from grader.models import resolve
+from grader.progress import ProgressReporter, SilentProgress
+from grader.tasks.schema import Task
+from grader.versions import library_versions
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class GenerationSettings:
+    seed: int = 0
+    steps: int = 30
+    guidance: float = 7.5
+    size: int | None = None  # square side in pixels; None: the task's image size, else the pipeline's default
+    prompt_template: str | None = None
+    overwrite: bool = False
+
+
+def device_and_dtype() -> tuple[torch.device, torch.dtype]:
+    """CUDA in fp16 when there is one (as the course notebooks run), else the CPU in fp32."""
+    if torch.cuda.is_available():
+        return torch.device("cuda"), torch.float16
+    return torch.device("cpu"), torch.float32
+
+
+def load_base(base: str, models_dir: Path | None = None) -> tuple[Any, str]:
+    """A diffusers text-to-image pipeline from a local folder, ``--models`` or the Hugging Face cache."""
+    from diffusers import AutoPipelineForText2Image
+    from diffusers.utils import logging
+
+    logging.set_verbosity_error()
+    resolved = resolve(base, models_dir, purpose="generation", marker="model_index.json")
+    device, dtype = device_and_dtype()
+    try:
+        pipe = AutoPipelineForText2Image.from_pretrained(resolved.path, **_dtype_kwarg(dtype))
+    except (OSError, ValueError) as exc:
+        raise AdapterError(
+            f"base model {base} at {resolved.path} does not load as a diffusers pipeline: {exc}"
+        ) from exc
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device), str(resolved.path)
+
+
+def _dtype_kwarg(dtype: torch.dtype) -> dict[str, torch.dtype]:
+    """diffusers renamed ``torch_dtype`` to ``dtype``; pass whichever this version takes."""
+    import diffusers.utils.deprecation_utils as deprecation
+
+    return {"dtype": dtype} if hasattr(deprecation, "_resolve_dtype") else {"torch_dtype": dtype}
+
+
+def _check_output(out: Path, jobs: list[Job], overwrite: bool) -> None:
+    existing = [j.path for j in jobs if (out / j.path).exists()]
+    if existing and not overwrite:
+        raise InputError(
+            f"{out}: {len(existing)} of the images already exist (e.g. {existing[0]}); "
+            "choose another --out or pass --overwrite"
+        )
+
+
+def generate(
+    task: Task,
+    data: Path,
+    adapter: Adapter,
+    base: str,
+    out: Path,
+    settings: GenerationSettings,
+    models_dir: Path | None = None,
+    progress: ProgressReporter | None = None,
+    pipe: Any = None,
+) -> Path:
+    """Write every image the task expects under ``out`` plus ``manifest.json``; returns the manifest's path.
+
+    Image k uses seed ``settings.seed + k``, so the same settings give the same images.
+    """
+    progress = progress or SilentProgress()
+    jobs = plan(task, data, settings.prompt_template)
+    _check_output(out, jobs, settings.overwrite)
+    base_path = base
+    if pipe is None:
+        pipe, base_path = load_base(base, models_dir)
+        adapter.apply(pipe)
+    size = settings.size or getattr(task.layout, "image_size", None) or None
+    size_kwargs = (
+        {"height": size[1], "width": size[0]}
+        if isinstance(size, tuple | list)
+        else ({"height": size, "width": size} if size else {})
+    )
+    device = pipe.device
+    advance = progress.task(f"generating with {adapter.name}", len(jobs))
+    records = []
+    for index, job in enumerate(jobs):
+        seed = settings.seed + index
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        image = pipe(
+            job.prompt,
+            num_inference_steps=settings.steps,
+            guidance_scale=settings.guidance,
+            generator=generator,
+            **size_kwargs,
+            **adapter.call_kwargs(pipe, job),
+        ).images[0]
+        target = out / job.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        options = {"quality": 95} if target.suffix.lower() in (".jpg", ".jpeg") else {}
+        image.save(target, **options)
+        records.append({"file": str(job.path), "subject": job.subject, "prompt": job.prompt, "seed": seed})
+        advance(1)
+    manifest = {
+        "task": task.name,
+        "adapter": adapter.name,
+        "base": base,
+        "base_path": base_path,
+        "settings": adapter.settings,
+        "generation": {
+            "seed": settings.seed,
+            "steps": settings.steps,
+            "guidance": settings.guidance,
+            "size": size_kwargs or "pipeline default",
+            "prompt_template": settings.prompt_template,
+            "device": str(device),
+            "dtype": str(pipe.dtype).removeprefix("torch."),
+        },
+        "images": records,
+        "versions": {**library_versions(), **_diffusers_version()},
+    }
+    path = out / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path
+
+
+def _diffusers_version() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {"diffusers": version("diffusers")}

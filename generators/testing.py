@@ -1,0 +1,187 @@
+"""Tiny Stable Diffusion 1.5-shaped pipelines and personalization weights, built locally for tests.
+
+Random weights, real component classes and file layouts: every adapter loads through diffusers' own loaders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from grader.testing.clip_vocab import write_clip_tokenizer_files
+
+CROSS_DIM = 32
+
+
+def build_tiny_sd(out: Path, seed: int = 0) -> Path:
+    """A ``save_pretrained`` folder of a tiny SD 1.5-shaped pipeline (UNet, VAE, CLIP text encoder, DDIM)."""
+    import json
+
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    if (out / "model_index.json").is_file():
+        return out
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=CROSS_DIM,
+        norm_num_groups=8,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=[32, 64],
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=8,
+        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"],
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            hidden_size=CROSS_DIM,
+            intermediate_size=64,
+            num_attention_heads=2,
+            num_hidden_layers=2,
+            vocab_size=49408,
+            max_position_embeddings=77,
+            projection_dim=CROSS_DIM,
+        )
+    )
+    tok_dir = out / "tokenizer"
+    write_clip_tokenizer_files(tok_dir)
+    (tok_dir / "tokenizer_config.json").write_text(
+        json.dumps({"tokenizer_class": "CLIPTokenizer", "model_max_length": 77})
+    )
+    tokenizer = CLIPTokenizer.from_pretrained(tok_dir)
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        steps_offset=1,
+        set_alpha_to_one=False,
+    )
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(out)
+    return out
+
+
+def build_tiny_ip_adapter(out: Path, unet, seed: int = 0) -> Path:
+    """An IP-Adapter folder for ``unet``: ``ip-adapter.safetensors`` (image projection + key/value projections
+    for every cross-attention) and a tiny CLIP vision encoder in ``image_encoder/``."""
+    from diffusers.models.attention_processor import IPAdapterAttnProcessor
+    from diffusers.models.embeddings import ImageProjection
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    encoder = CLIPVisionModelWithProjection(
+        CLIPVisionConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_attention_heads=2,
+            num_hidden_layers=2,
+            image_size=32,
+            patch_size=8,
+            projection_dim=32,
+        )
+    )
+    encoder.save_pretrained(out / "image_encoder")
+    (out / "image_encoder" / "preprocessor_config.json").write_text(
+        '{"image_processor_type": "CLIPImageProcessor", "size": {"shortest_edge": 32}, '
+        '"crop_size": {"height": 32, "width": 32}, "do_center_crop": true, "do_normalize": true, '
+        '"do_resize": true, "do_rescale": true, "do_convert_rgb": true, "resample": 3}'
+    )
+    state: dict[str, torch.Tensor] = {}
+    key = 1  # diffusers numbers the cross-attention processors 1, 3, 5, ...
+    channels = unet.config.block_out_channels
+    for name in unet.attn_processors:
+        if not name.endswith("attn1.processor"):
+            if name.startswith("mid_block"):
+                hidden = channels[-1]
+            elif name.startswith("up_blocks"):
+                hidden = list(reversed(channels))[int(name[len("up_blocks.")])]
+            else:
+                hidden = channels[int(name[len("down_blocks.")])]
+            weights = IPAdapterAttnProcessor(hidden_size=hidden, cross_attention_dim=CROSS_DIM).state_dict()
+            state[f"ip_adapter.{key}.to_k_ip.weight"] = weights["to_k_ip.0.weight"]
+            state[f"ip_adapter.{key}.to_v_ip.weight"] = weights["to_v_ip.0.weight"]
+            key += 2
+    projection = ImageProjection(cross_attention_dim=CROSS_DIM, image_embed_dim=32, num_image_text_embeds=4)
+    # The original IP-Adapter file names the projection "proj"; diffusers renames it to image_embeds on load.
+    state.update({f"image_proj.{k.replace('image_embeds', 'proj')}": v for k, v in projection.state_dict().items()})
+    save_file({k: v.contiguous() for k, v in state.items()}, str(out / "ip-adapter.safetensors"))
+    return out
+
+
+def build_tiny_lora(out: Path, unet, seed: int = 0) -> Path:
+    """A UNet LoRA saved with diffusers' own ``save_lora_weights``."""
+    from diffusers import StableDiffusionPipeline
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(seed)
+    unet.add_adapter(
+        LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=False)
+    )
+    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    StableDiffusionPipeline.save_lora_weights(out, unet_lora_layers=layers, safe_serialization=True)
+    return out
+
+
+def build_tiny_embedding(out: Path, token: str, dim: int = CROSS_DIM, seed: int = 0) -> Path:
+    """A diffusers-format textual-inversion file: ``{token: vector}``."""
+    from safetensors.torch import save_file
+
+    torch.manual_seed(seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_file({token: torch.randn(dim) * 0.5}, str(out))
+    return out
+
+
+def build_tiny_custom_diffusion(out: Path, unet, tokens: list[str], seed: int = 0) -> Path:
+    """Custom Diffusion processors for every attention of ``unet`` plus ``<token>.bin`` embeddings."""
+    from diffusers.models.attention_processor import CustomDiffusionAttnProcessor
+
+    torch.manual_seed(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    channels = unet.config.block_out_channels
+    processors = {}
+    for name in unet.attn_processors:
+        cross = None if name.endswith("attn1.processor") else CROSS_DIM
+        if name.startswith("mid_block"):
+            hidden = channels[-1]
+        elif name.startswith("up_blocks"):
+            hidden = list(reversed(channels))[int(name[len("up_blocks.")])]
+        else:
+            hidden = channels[int(name[len("down_blocks.")])]
+        processor = CustomDiffusionAttnProcessor(
+            train_kv=cross is not None, train_q_out=False, hidden_size=hidden, cross_attention_dim=cross
+        )
+        for param in processor.parameters():
+            torch.nn.init.normal_(param, std=0.2)
+        processors[name] = processor
+    unet.set_attn_processor(processors)
+    unet.save_attn_procs(str(out), weight_name="pytorch_custom_diffusion_weights.bin", safe_serialization=False)
+    for token in tokens:
+        torch.save({token: torch.randn(CROSS_DIM) * 0.5}, out / f"{token}.bin")
+    return out
