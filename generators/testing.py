@@ -14,17 +14,11 @@ from grader.testing.clip_vocab import write_clip_tokenizer_files
 CROSS_DIM = 32
 
 
-def build_tiny_sd(out: Path, seed: int = 0) -> Path:
-    """A ``save_pretrained`` folder of a tiny SD 1.5-shaped pipeline (UNet, VAE, CLIP text encoder, DDIM)."""
-    import json
+def tiny_unet(cross_attention_dim: int = CROSS_DIM):
+    """A two-block SD-shaped UNet; another ``cross_attention_dim`` stands in for another base model."""
+    from diffusers import UNet2DConditionModel
 
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
-
-    if (out / "model_index.json").is_file():
-        return out
-    torch.manual_seed(seed)
-    unet = UNet2DConditionModel(
+    return UNet2DConditionModel(
         block_out_channels=(32, 64),
         layers_per_block=1,
         sample_size=16,
@@ -32,9 +26,31 @@ def build_tiny_sd(out: Path, seed: int = 0) -> Path:
         out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=CROSS_DIM,
+        cross_attention_dim=cross_attention_dim,
         norm_num_groups=8,
     )
+
+
+def _hidden_size(processor: str, channels: list[int]) -> int:
+    """The channel width an attention processor of this name works at (as diffusers' loaders compute it)."""
+    if processor.startswith("mid_block"):
+        return channels[-1]
+    if processor.startswith("up_blocks"):
+        return list(reversed(channels))[int(processor[len("up_blocks.")])]
+    return channels[int(processor[len("down_blocks.")])]
+
+
+def build_tiny_sd(out: Path, seed: int = 0) -> Path:
+    """A ``save_pretrained`` folder of a tiny SD 1.5-shaped pipeline (UNet, VAE, CLIP text encoder, DDIM)."""
+    import json
+
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    if (out / "model_index.json").is_file():
+        return out
+    torch.manual_seed(seed)
+    unet = tiny_unet()
     vae = AutoencoderKL(
         block_out_channels=[32, 64],
         in_channels=3,
@@ -115,12 +131,7 @@ def build_tiny_ip_adapter(out: Path, unet, seed: int = 0) -> Path:
     channels = unet.config.block_out_channels
     for name in unet.attn_processors:
         if not name.endswith("attn1.processor"):
-            if name.startswith("mid_block"):
-                hidden = channels[-1]
-            elif name.startswith("up_blocks"):
-                hidden = list(reversed(channels))[int(name[len("up_blocks.")])]
-            else:
-                hidden = channels[int(name[len("down_blocks.")])]
+            hidden = _hidden_size(name, channels)
             weights = IPAdapterAttnProcessor(hidden_size=hidden, cross_attention_dim=CROSS_DIM).state_dict()
             state[f"ip_adapter.{key}.to_k_ip.weight"] = weights["to_k_ip.0.weight"]
             state[f"ip_adapter.{key}.to_v_ip.weight"] = weights["to_v_ip.0.weight"]
@@ -168,12 +179,7 @@ def build_tiny_custom_diffusion(out: Path, unet, tokens: list[str], seed: int = 
     processors = {}
     for name in unet.attn_processors:
         cross = None if name.endswith("attn1.processor") else CROSS_DIM
-        if name.startswith("mid_block"):
-            hidden = channels[-1]
-        elif name.startswith("up_blocks"):
-            hidden = list(reversed(channels))[int(name[len("up_blocks.")])]
-        else:
-            hidden = channels[int(name[len("down_blocks.")])]
+        hidden = _hidden_size(name, channels)
         processor = CustomDiffusionAttnProcessor(
             train_kv=cross is not None, train_q_out=False, hidden_size=hidden, cross_attention_dim=cross
         )

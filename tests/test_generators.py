@@ -23,6 +23,7 @@ from generators.testing import (
     build_tiny_ip_adapter,
     build_tiny_lora,
     build_tiny_sd,
+    tiny_unet,
 )
 from grader.cli import app as grader_app
 from grader.errors import ModelMissingError
@@ -84,19 +85,7 @@ def test_each_adapter_changes_the_output_and_reproduces(name, tiny_sd, weights, 
 
 
 def test_wrong_base_and_wrong_token_are_named(tiny_sd, tmp_path):
-    from diffusers import UNet2DConditionModel
-
-    other = UNet2DConditionModel(
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        sample_size=16,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=64,
-        norm_num_groups=8,
-    )
+    other = tiny_unet(cross_attention_dim=64)  # a UNet of another shape stands for another base
     lora = build_tiny_lora(tmp_path / "other-lora", other)
     pipe, _ = load_base(str(tiny_sd))
     with pytest.raises(AdapterError, match=r"does not fit this SD 1\.5 base model"):
