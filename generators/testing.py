@@ -191,3 +191,80 @@ def build_tiny_custom_diffusion(out: Path, unet, tokens: list[str], seed: int = 
     for token in tokens:
         torch.save({token: torch.randn(CROSS_DIM) * 0.5}, out / f"{token}.bin")
     return out
+
+
+def build_tiny_sdxl(out: Path, seed: int = 0) -> Path:
+    """A ``save_pretrained`` folder of a tiny SDXL-shaped pipeline: two CLIP text encoders (the second with a
+    projection) whose hidden states are concatenated for the UNet, and SDXL's size/crop conditioning."""
+    import json
+
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    if (out / "model_index.json").is_file():
+        return out
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        projection_class_embeddings_input_dim=6 * 8 + CROSS_DIM,
+        cross_attention_dim=2 * CROSS_DIM,
+        norm_num_groups=8,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=[32, 64],
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=8,
+        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"],
+    )
+    config = CLIPTextConfig(
+        hidden_size=CROSS_DIM,
+        intermediate_size=64,
+        num_attention_heads=2,
+        num_hidden_layers=2,
+        vocab_size=49408,
+        max_position_embeddings=77,
+        projection_dim=CROSS_DIM,
+    )
+    tokenizers = []
+    for name in ("tokenizer", "tokenizer_2"):
+        write_clip_tokenizer_files(out / name)
+        (out / name / "tokenizer_config.json").write_text(
+            json.dumps({"tokenizer_class": "CLIPTokenizer", "model_max_length": 77})
+        )
+        tokenizers.append(CLIPTokenizer.from_pretrained(out / name))
+    pipe = StableDiffusionXLPipeline(
+        vae=vae,
+        text_encoder=CLIPTextModel(config),
+        text_encoder_2=CLIPTextModelWithProjection(config),
+        tokenizer=tokenizers[0],
+        tokenizer_2=tokenizers[1],
+        unet=unet,
+        scheduler=EulerDiscreteScheduler(
+            beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
+        ),
+    )
+    pipe.save_pretrained(out)
+    return out
+
+
+def build_tiny_sdxl_embedding(out: Path, dim: int = CROSS_DIM, seed: int = 0) -> Path:
+    """An SDXL textual-inversion file as pivotal tuning writes it: ``clip_l`` and ``clip_g`` vectors."""
+    from safetensors.torch import save_file
+
+    torch.manual_seed(seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_file({"clip_l": torch.randn(1, dim) * 0.5, "clip_g": torch.randn(1, dim) * 0.5}, str(out))
+    return out

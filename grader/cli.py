@@ -19,7 +19,7 @@ from grader.report import render, write_csv, write_json
 from grader.runner import GradeOptions, grade
 from grader.tasks import available_tasks, load_task
 from grader.tasks.registry import read_task_file
-from grader.tasks.schema import FaceEncoder, Task
+from grader.tasks.schema import FaceEncoder, Task, TransformersEncoder
 
 app = typer.Typer(
     help="Grade personalized text-to-image submissions exactly as the courses do.",
@@ -169,10 +169,18 @@ def models_command(
         for column in ("used by", "model", "status"):
             table.add_column(column)
         for encoder in spec.encoders():
+            used_by = ", ".join(m.label for m in spec.metrics.values() if m.encoder.key == encoder.key)
             if isinstance(encoder, FaceEncoder):
                 missing += _face_row(table, spec, encoder)
                 continue
-            used_by = ", ".join(m.label for m in spec.metrics.values() if m.encoder.key == encoder.key)
+            if not isinstance(encoder, TransformersEncoder):
+                note = (
+                    "your checkpoints, given with --classifier SUBJECT=PATH"
+                    if encoder.kind == "classifier"
+                    else ("no model: read from the image files")
+                )
+                table.add_row(used_by, encoder.model, note)
+                continue
             found = locate(encoder.model, models, encoder.revision)
             if found is None and fetch:
                 found = resolve(encoder.model, models, encoder.revision, purpose=used_by)

@@ -262,6 +262,13 @@ def test_dreambench_end_to_end_with_published_rows(tmp_path, tiny_models):
     assert "overall (mean)" in res.output and "published" in res.output and "Textual Inversion" in res.output
 
 
+def test_models_command_for_tasks_without_hub_models():
+    for task in ("dlcv2024-hw2-p2", "dlcv2024-hw2-p1"):
+        res = CliRunner().invoke(app, ["models", "--task", task])
+        assert res.exit_code == 0, res.output
+    assert "--classifier" in res.output
+
+
 def test_every_task_is_listed():
     res = CliRunner().invoke(app, ["tasks"])
     for name in available_tasks():

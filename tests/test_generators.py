@@ -23,6 +23,8 @@ from generators.testing import (
     build_tiny_ip_adapter,
     build_tiny_lora,
     build_tiny_sd,
+    build_tiny_sdxl,
+    build_tiny_sdxl_embedding,
     tiny_unet,
 )
 from grader.cli import app as grader_app
@@ -199,3 +201,21 @@ def test_missing_base_model_exit_3(tmp_path, ml2025):
     )
     assert res.exit_code == 3
     assert "not found" in res.output
+
+
+def test_sdxl_two_encoder_embedding_and_cross_base_lora(tmp_path, weights):
+    base = build_tiny_sdxl(tmp_path / "tiny-sdxl")
+    embedding = build_tiny_sdxl_embedding(tmp_path / "pivotal.safetensors")
+    job = Job("dog", "a photo of <new1> dog", Path("0.png"))
+    bare = _image(base, Adapter(), job)
+    first = _image(base, TextualInversion(embeddings={"<new1>": str(embedding)}), job)
+    assert first != bare
+    assert first == _image(base, TextualInversion(embeddings={"<new1>": str(embedding)}), job)
+
+    pipe, _ = load_base(str(base))
+    TextualInversion(embeddings={"<new1>": str(embedding)}).apply(pipe)
+    for tokenizer in (pipe.tokenizer, pipe.tokenizer_2):  # both encoders learned the token
+        assert tokenizer.convert_tokens_to_ids("<new1>") != tokenizer.unk_token_id
+    pipe, _ = load_base(str(base))
+    with pytest.raises(AdapterError, match="does not fit this SDXL base model"):
+        LoRA(path=str(weights["lora"])).apply(pipe)  # an SD 1.5 LoRA
