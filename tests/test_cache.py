@@ -53,7 +53,8 @@ def test_corrupt_entry_is_detected_and_recomputed(ml2025, tiny_models, tmp_path)
     again = _grade(ml2025, tiny_models, cache)
     assert cache.stats.corrupt == 1
     assert sum(again.settings["embeddings_computed"].values()) == 1
-    assert _scores(again) == _scores(cold)
+    for a, b in zip(_scores(again), _scores(cold), strict=True):
+        assert a == pytest.approx(b, abs=1e-4)  # the recomputed image ran in a batch of its own
 
 
 def test_a_file_that_is_not_a_database_is_set_aside(tmp_path):
