@@ -107,6 +107,18 @@ def _build_encoders(task: Task, options: GradeOptions) -> dict[tuple, object]:
     return encoders
 
 
+def _paths_for(task: Task, key: tuple, subjects: list[SubjectInput]) -> list[Path]:
+    """The images an encoder must embed: generated ones always, references and pairs only if a metric of
+    this encoder compares with them (a CLIP-T-only encoder never embeds the reference photos)."""
+    rules = {m.rule for m in task.metrics.values() if m.encoder.key == key}
+    paths = [p for s in subjects for p in s.images]
+    if rules & {"reference_similarity", "face_distance"}:
+        paths += [p for s in subjects for p in s.references]
+    if "pixel_mse" in rules:
+        paths += [p for s in subjects for p in s.pairs]
+    return paths
+
+
 def _threshold(tier: Tier | None, subject: SubjectInput, name: str, declared: MetricSpec, running: MetricSpec):
     """The tier's line for this metric and whether it belongs to the model that computed the score."""
     if tier is None:
@@ -262,10 +274,13 @@ def grade(
     with unpacked(submission) as folder:
         subjects, problems = scan(running.layout, folder, data_dir)
         encoders = _build_encoders(running, options)
-        paths = [p for s in subjects for p in s.images + s.references + s.pairs]
         encoded = {
             spec.key: EncodedImages(
-                encoders[spec.key], paths, progress, f"{_labels(running, spec.key)} ({spec.model})", options.cache
+                encoders[spec.key],
+                _paths_for(running, spec.key, subjects),
+                progress,
+                f"{_labels(running, spec.key)} ({spec.model})",
+                options.cache,
             )
             for spec in running.encoders()
         }

@@ -29,7 +29,7 @@ def _scores(result) -> list[dict]:
 def test_warm_regrade_computes_nothing_and_one_change_computes_one(ml2025, tiny_models, tmp_path):
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
     cold = _grade(ml2025, tiny_models, cache)
-    assert cold.settings["embeddings_computed"] == {"DINO": 96, "CLIP-T": 96}
+    assert cold.settings["embeddings_computed"] == {"DINO": 96, "CLIP-T": 90}  # CLIP-T needs no reference photos
     warm = _grade(ml2025, tiny_models, cache)
     assert warm.settings["embeddings_computed"] == {"DINO": 0, "CLIP-T": 0}
     assert _scores(warm) == _scores(cold)
@@ -97,6 +97,6 @@ def test_cache_commands(ml2025, tiny_models, tmp_path):
     res = runner.invoke(app, [*args, "--models", str(tiny_models), "--cache-dir", str(tmp_path)])
     assert res.exit_code in (0, 1), res.output
     info = runner.invoke(app, ["cache", "info", "--cache-dir", str(tmp_path)])
-    assert "198 embeddings" in info.output  # 96 images for each of 2 encoders, and 6 texts
+    assert "192 embeddings" in info.output  # DINO: 90 images + 6 references; CLIP-T: 90 images, 6 texts
     cleared = runner.invoke(app, ["cache", "clear", "--cache-dir", str(tmp_path)])
-    assert "removed 198 embeddings" in cleared.output
+    assert "removed 192 embeddings" in cleared.output
