@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from grader.testing.clip_vocab import write_clip_tokenizer_files
+from grader.testing.clip_vocab import clip_tokenizer
 
 CROSS_DIM = 32
 
@@ -31,6 +31,35 @@ def tiny_unet(cross_attention_dim: int = CROSS_DIM):
     )
 
 
+def tiny_vae():
+    """A two-block SD-shaped VAE with 4 latent channels."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        block_out_channels=[32, 64],
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=8,
+        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"],
+    )
+
+
+def _tiny_text_config():
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(
+        hidden_size=CROSS_DIM,
+        intermediate_size=64,
+        num_attention_heads=2,
+        num_hidden_layers=2,
+        vocab_size=49408,
+        max_position_embeddings=77,
+        projection_dim=CROSS_DIM,
+    )
+
+
 def _hidden_size(processor: str, channels: list[int]) -> int:
     """The channel width an attention processor of this name works at (as diffusers' loaders compute it)."""
     if processor.startswith("mid_block"):
@@ -42,41 +71,17 @@ def _hidden_size(processor: str, channels: list[int]) -> int:
 
 def build_tiny_sd(out: Path, seed: int = 0) -> Path:
     """A ``save_pretrained`` folder of a tiny SD 1.5-shaped pipeline (UNet, VAE, CLIP text encoder, DDIM)."""
-    import json
 
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+    from transformers import CLIPTextModel
 
     if (out / "model_index.json").is_file():
         return out
     torch.manual_seed(seed)
     unet = tiny_unet()
-    vae = AutoencoderKL(
-        block_out_channels=[32, 64],
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        norm_num_groups=8,
-        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
-        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"],
-    )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            hidden_size=CROSS_DIM,
-            intermediate_size=64,
-            num_attention_heads=2,
-            num_hidden_layers=2,
-            vocab_size=49408,
-            max_position_embeddings=77,
-            projection_dim=CROSS_DIM,
-        )
-    )
-    tok_dir = out / "tokenizer"
-    write_clip_tokenizer_files(tok_dir)
-    (tok_dir / "tokenizer_config.json").write_text(
-        json.dumps({"tokenizer_class": "CLIPTokenizer", "model_max_length": 77})
-    )
-    tokenizer = CLIPTokenizer.from_pretrained(tok_dir)
+    vae = tiny_vae()
+    text_encoder = CLIPTextModel(_tiny_text_config())
+    tokenizer = clip_tokenizer(out / "tokenizer")
     scheduler = DDIMScheduler(
         beta_start=0.00085,
         beta_end=0.012,
@@ -196,10 +201,9 @@ def build_tiny_custom_diffusion(out: Path, unet, tokens: list[str], seed: int = 
 def build_tiny_sdxl(out: Path, seed: int = 0) -> Path:
     """A ``save_pretrained`` folder of a tiny SDXL-shaped pipeline: two CLIP text encoders (the second with a
     projection) whose hidden states are concatenated for the UNet, and SDXL's size/crop conditioning."""
-    import json
 
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
     if (out / "model_index.json").is_file():
         return out
@@ -220,31 +224,9 @@ def build_tiny_sdxl(out: Path, seed: int = 0) -> Path:
         cross_attention_dim=2 * CROSS_DIM,
         norm_num_groups=8,
     )
-    vae = AutoencoderKL(
-        block_out_channels=[32, 64],
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        norm_num_groups=8,
-        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
-        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"],
-    )
-    config = CLIPTextConfig(
-        hidden_size=CROSS_DIM,
-        intermediate_size=64,
-        num_attention_heads=2,
-        num_hidden_layers=2,
-        vocab_size=49408,
-        max_position_embeddings=77,
-        projection_dim=CROSS_DIM,
-    )
-    tokenizers = []
-    for name in ("tokenizer", "tokenizer_2"):
-        write_clip_tokenizer_files(out / name)
-        (out / name / "tokenizer_config.json").write_text(
-            json.dumps({"tokenizer_class": "CLIPTokenizer", "model_max_length": 77})
-        )
-        tokenizers.append(CLIPTokenizer.from_pretrained(out / name))
+    vae = tiny_vae()
+    config = _tiny_text_config()
+    tokenizers = [clip_tokenizer(out / name) for name in ("tokenizer", "tokenizer_2")]
     pipe = StableDiffusionXLPipeline(
         vae=vae,
         text_encoder=CLIPTextModel(config),

@@ -60,3 +60,14 @@ def write_clip_tokenizer_files(out_dir: Path, bpe_file: Path | None = None) -> t
     vocab_path.write_text(json.dumps({t: i for i, t in enumerate(tokens)}, ensure_ascii=False), "utf-8")
     merges_path.write_text("#version: 0.2\n" + "\n".join(merges) + "\n", "utf-8")
     return vocab_path, merges_path
+
+
+def clip_tokenizer(folder: Path):
+    """A CLIP tokenizer saved in ``folder``: the vocabulary files plus a config that transformers 4.x and 5.x both
+    load from (their constructors differ), limited to CLIP's 77 tokens."""
+    from transformers import CLIPTokenizer
+
+    write_clip_tokenizer_files(folder)
+    config = {"tokenizer_class": "CLIPTokenizer", "model_max_length": 77}
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    return CLIPTokenizer.from_pretrained(folder)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from grader.testing.clip_vocab import write_clip_tokenizer_files
+from grader.testing.clip_vocab import clip_tokenizer
 
 TEST_MODEL_FLAG = "t2i_grader_test_model"
 _IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -118,7 +118,7 @@ def _build_dino_v1(out: Path, full: bool = False) -> None:
 
 def _clip_builder(model_id: str, image_size: int, patch_size: int) -> Callable[[Path, bool], None]:
     def build(out: Path, full: bool = False) -> None:
-        from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
+        from transformers import CLIPConfig, CLIPModel
 
         size = _FULL[model_id] if full else {"text": _TINY, "vision": _TINY, "projection_dim": 16}
         config = CLIPConfig(
@@ -130,12 +130,7 @@ def _clip_builder(model_id: str, image_size: int, patch_size: int) -> Callable[[
         )
         setattr(config, TEST_MODEL_FLAG, True)
         CLIPModel(config).save_pretrained(out)
-        write_clip_tokenizer_files(out)
-        # Loading from the files works on transformers 4.x and 5.x alike (their constructors differ).
-        (out / "tokenizer_config.json").write_text(
-            json.dumps({"tokenizer_class": "CLIPTokenizer", "model_max_length": 77})
-        )
-        CLIPTokenizer.from_pretrained(out).save_pretrained(out)
+        clip_tokenizer(out).save_pretrained(out)
         (out / "preprocessor_config.json").write_text(json.dumps(_clip_processor(image_size), indent=2))
 
     return build
