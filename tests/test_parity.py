@@ -10,6 +10,7 @@ import torch
 import transformers
 from PIL import Image
 
+from grader.encoders.base import projected
 from grader.runner import GradeOptions, grade
 from grader.tasks import load_task
 
@@ -102,3 +103,19 @@ def test_clip_t_equals_torchmetrics(graded, tiny_models: Path):
             assert ours == pytest.approx(theirs, abs=1e-4)
             compared += 1
     assert compared >= 10
+
+
+def test_embeddings_do_not_depend_on_the_batch_size(ml2025: Path, tiny_models: Path):
+    from grader.encoders.factory import build_encoder
+    from grader.models import resolve
+
+    spec = next(s for s in load_task("ml2025-hw10").encoders() if s.kind == "clip")
+    encoder = build_encoder(spec, resolve(spec.model, tiny_models), torch.device("cpu"))
+    paths = _images(ml2025, "object-1") + _images(ml2025, "object-2")
+    one_by_one = encoder.encode_images(paths)
+    encoder.batch_size = 4  # 30 images: seven full batches and a partial one, in the prefetch queue
+    in_batches = encoder.encode_images(paths)
+    with torch.inference_mode():  # the last image alone, straight through the model
+        by_model = projected(encoder.model.get_image_features(pixel_values=encoder._pixels(paths[-1:])))
+    np.testing.assert_allclose(in_batches, one_by_one, atol=1e-5)
+    np.testing.assert_allclose(in_batches[-1], by_model[0].numpy(), atol=1e-5)

@@ -35,6 +35,16 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def image_batch_size(device: torch.device, dtype: torch.dtype) -> int:
+    """Images per forward pass. GPUs want large batches. On a CPU, ViT-L batches larger than one image in fp32
+    push the MLP activations out of the cache and the elementwise ops (GELU) turn memory-bound: one image
+    at a time is ~10 % faster there (benchmarks/bench_grade.py); bf16 halves those activations and its
+    matmul kernels gain from a few images at once."""
+    if device.type == "cuda":
+        return 32
+    return 4 if dtype == torch.bfloat16 else 1
+
+
 def load_image_processor(path: Path):
     """The checkpoint's image processor on its PIL backend: the implementation the course code ran
     (transformers 4.4x slow processors); the torchvision backend resizes slightly differently."""
@@ -90,8 +100,7 @@ class Encoder:
         self.resolved = model
         self.device = device or default_device()
         self.dtype = _DTYPES[spec.dtype]
-        # Batching pays on GPUs; on a CPU larger batches gain little and cost memory.
-        self.batch_size = 32 if self.device.type == "cuda" else 8
+        self.batch_size = image_batch_size(self.device, self.dtype)
         self.processor = load_image_processor(model.path)
 
     def _load(self) -> torch.nn.Module:
