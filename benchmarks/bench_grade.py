@@ -107,7 +107,8 @@ def grader_seconds(root: Path, models: Path, cache: EmbeddingCache | None, dtype
 
 
 def peer_seconds(models: Path, generated: list[Path], texts: dict[Path, str]) -> float:
-    """torchmetrics CLIPScore, one update per image, as its documentation shows."""
+    """torchmetrics CLIPScore, one update per image, as its documentation shows; from loading the model to
+    the score, like the grader's time."""
     from torchmetrics.multimodal.clip_score import CLIPScore
     from transformers import CLIPModel, CLIPProcessor
 
@@ -126,9 +127,8 @@ def peer_seconds(models: Path, generated: list[Path], texts: dict[Path, str]) ->
     def load():
         return Projected(CLIPModel.from_pretrained(models / CLIP).eval()), CLIPProcessor.from_pretrained(models / CLIP)
 
-    metric = CLIPScore(model_name_or_path=load)
-
     def run():
+        metric = CLIPScore(model_name_or_path=load)  # loading counts, as it does in the grader's time
         for path in generated:
             pixels = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)
             metric.update(pixels, texts[path])
@@ -163,14 +163,16 @@ def course_shape_seconds(models: Path, generated: list[Path], references: list[P
     return seconds
 
 
+# VmHWM, not getrusage's ru_maxrss: Linux carries the forking parent's peak over exec into ru_maxrss, so a child
+# of this (multi-GB) benchmark process would report the parent's memory.
 RSS_CHILD = """
-import resource, sys
+import re, sys
 from pathlib import Path
 from grader.runner import GradeOptions, grade
 from grader.tasks import load_task
 root, models = Path(sys.argv[1]), Path(sys.argv[2])
 grade(load_task("ml2025-hw10"), root / "submission", root / "data", GradeOptions(models_dir=models))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
 """
 
 
