@@ -93,6 +93,9 @@ def main(
     embedding: Annotated[list[str] | None, typer.Option(help="Textual inversion: TOKEN=FILE (repeatable).")] = None,
     token: Annotated[list[str] | None, typer.Option(help="Custom Diffusion modifier token (repeatable).")] = None,
     prompt_template: Annotated[str | None, typer.Option(help="e.g. 'a photo of a {name} {text_cond}'.")] = None,
+    unique_token: Annotated[
+        str | None, typer.Option(help="DreamBench: the rare token before the class word (default sks).")
+    ] = None,
     seed: int = 0,
     steps: int = 30,
     guidance: float = 7.5,
@@ -120,7 +123,13 @@ def main(
             subfolder,
         )
         settings = GenerationSettings(
-            seed=seed, steps=steps, guidance=guidance, size=size, prompt_template=prompt_template, overwrite=overwrite
+            seed=seed,
+            steps=steps,
+            guidance=guidance,
+            size=size,
+            prompt_template=prompt_template,
+            unique_token=unique_token,
+            overwrite=overwrite,
         )
         with rich_progress(err) as progress:
             if mode == "run":

@@ -6,8 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import UsageError
+from grader.submission.data_root import find_data_root, first_existing
+from grader.submission.dlcv import concept_references
+from grader.submission.dreambench import read_dreambench
 from grader.submission.files import list_images, read_json_object
 from grader.submission.single_subject import read_prompts
+from grader.submission.subject_folders import find_reference
 from grader.tasks.schema import Task
 
 # ml2025-hw10 publishes no generation prompt; this is the usual one, and --prompt-template changes it.
@@ -22,7 +26,7 @@ class Job:
     references: list[Path] = field(default_factory=list)
 
 
-def _subject_folders(task: Task, data: Path, template: str | None) -> list[Job]:
+def _subject_folders(task: Task, data: Path, template: str | None, token: str | None) -> list[Job]:
     layout = task.layout
     metadata = read_json_object(data / layout.metadata, "metadata file", "subjects to their fields")
     jobs = []
@@ -31,17 +35,19 @@ def _subject_folders(task: Task, data: Path, template: str | None) -> list[Job]:
         if not isinstance(fields, dict):
             raise UsageError(f"{data / layout.metadata}: no entry for {subject}")
         prompt = (template or DEFAULT_SUBJECT_TEMPLATE).format(**fields)
-        reference = data / fields[layout.reference_field]
+        ref = fields[layout.reference_field]
+        reference = find_reference(data / layout.metadata, ref) or data / ref
         jobs += [
             Job(subject, prompt, Path(subject) / f"{i}.jpg", [reference]) for i in range(layout.images_per_subject)
         ]
     return jobs
 
 
-def _prompt_images(task: Task, data: Path, template: str | None) -> list[Job]:
+def _prompt_images(task: Task, data: Path, template: str | None, token: str | None) -> list[Job]:
     layout = task.layout
-    training, _ = list_images(data / layout.training_dir, layout.extensions, layout.subject, expected_others=(".txt",))
-    prompts = read_prompts(data / layout.prompts)
+    training_dir = first_existing(data, layout.training_dir)
+    training, _ = list_images(training_dir, layout.extensions, layout.subject, expected_others=(".txt",))
+    prompts = read_prompts(first_existing(data, layout.prompts))
     return [
         Job(
             layout.subject,
@@ -53,12 +59,13 @@ def _prompt_images(task: Task, data: Path, template: str | None) -> list[Job]:
     ]
 
 
-def _prompt_folders(task: Task, data: Path, template: str | None) -> list[Job]:
+def _prompt_folders(task: Task, data: Path, template: str | None, token: str | None) -> list[Job]:
     layout = task.layout
     spec = read_json_object(data / layout.input, "input file", "concept keys to their settings")
     jobs = []
     for key, concept in spec.items():
-        refs, _ = list_images(data / layout.references_dir / concept["src_image"], layout.extensions, key)
+        folder, _ = concept_references(layout, data, key, concept)
+        refs, _ = list_images(folder, layout.extensions, key) if folder.is_dir() else ([], [])
         for index, prompt in enumerate(concept["prompt"]):
             text = (template or "{prompt}").format(prompt=prompt, token_name=concept["token_name"])
             jobs += [
@@ -68,16 +75,17 @@ def _prompt_folders(task: Task, data: Path, template: str | None) -> list[Job]:
     return jobs
 
 
-def _dreambench(task: Task, data: Path, template: str | None) -> list[Job]:
+def _dreambench(task: Task, data: Path, template: str | None, token: str | None) -> list[Job]:
     layout = task.layout
-    prompts = read_json_object(data / layout.prompts, "prompt file", "subjects to prompt lists")
+    subjects, _ = read_dreambench(layout, data, token)
     jobs = []
-    for subject, subject_prompts in prompts.items():
-        refs, _ = list_images(data / subject, layout.extensions, subject)
-        for index, prompt in enumerate(subject_prompts):
-            text = (template or "{prompt}").format(prompt=prompt, subject=subject)
+    for subject in subjects:
+        folder = data / subject.name
+        refs, _ = list_images(folder, layout.extensions, subject.name) if folder.is_dir() else ([], [])
+        for index, prompt in enumerate(subject.prompts):
+            text = (template or "{prompt}").format(prompt=prompt, subject=subject.name, **{"class": subject.class_word})
             jobs += [
-                Job(subject, text, Path(subject) / str(index) / f"{k}.png", refs)
+                Job(subject.name, text, Path(subject.name) / str(index) / f"{k}.png", refs)
                 for k in range(layout.images_per_prompt)
             ]
     return jobs
@@ -91,11 +99,12 @@ _PLANNERS = {
 }
 
 
-def plan(task: Task, data: Path, template: str | None = None) -> list[Job]:
-    """Every image the task's grader expects, with its prompt."""
+def plan(task: Task, data: Path, template: str | None = None, token: str | None = None) -> list[Job]:
+    """Every image the task's grader expects, with its prompt. ``token`` is DreamBench's unique token."""
     if task.layout.kind not in _PLANNERS:
         raise UsageError(
             f"task {task.name} does not grade prompted generations; generate for one of: "
             + ", ".join(sorted(k for k in _PLANNERS))
         )
-    return _PLANNERS[task.layout.kind](task, data, template)
+    root, _ = find_data_root(data, task.layout.data_markers)
+    return _PLANNERS[task.layout.kind](task, root, template, token)

@@ -27,6 +27,7 @@ class GenerationSettings:
     guidance: float = 7.5
     size: int | None = None  # square side in pixels; None: the task's image size, else the pipeline's default
     prompt_template: str | None = None
+    unique_token: str | None = None  # DreamBench: the rare token before the class word (task default: sks)
     overwrite: bool = False
 
 
@@ -87,7 +88,7 @@ def generate(
     Image k uses seed ``settings.seed + k``, so the same settings give the same images.
     """
     progress = progress or SilentProgress()
-    jobs = plan(task, data, settings.prompt_template)
+    jobs = plan(task, data, settings.prompt_template, settings.unique_token)
     _check_output(out, jobs, settings.overwrite)
     base_path = base
     if pipe is None:
@@ -131,6 +132,7 @@ def generate(
             "guidance": settings.guidance,
             "size": size_kwargs or "pipeline default",
             "prompt_template": settings.prompt_template,
+            "unique_token": settings.unique_token or getattr(task.layout, "unique_token", None),
             "device": str(device),
             "dtype": str(pipe.dtype).removeprefix("torch."),
         },

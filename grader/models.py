@@ -82,6 +82,16 @@ def hub_unreachable_reason() -> str | None:
     return None
 
 
+def looks_like_path(model_id: str) -> bool:
+    """True for names that can only be a local path, never a hub id (``org/name`` or ``name``)."""
+    return (
+        model_id.startswith((".", "/", "~"))
+        or "\\" in model_id
+        or model_id.count("/") > 1
+        or Path(model_id).is_absolute()
+    )
+
+
 def fetch_command(model_id: str, models_dir: Path | None = None) -> str:
     if models_dir is not None:
         return f"hf download {model_id} --local-dir {models_dir / model_id}"
@@ -93,6 +103,10 @@ def locate(
 ) -> ResolvedModel | None:
     """Find a model already on disk, without any network access. ``marker`` is the file that makes a folder a
     model (``model_index.json`` for a diffusers pipeline)."""
+    local = Path(model_id).expanduser()
+    if local.is_dir():
+        # A folder that exists is the model itself, whatever --models says: only hub ids are looked up there.
+        return ResolvedModel(model_id, local, "local directory", revision) if (local / marker).is_file() else None
     explicit = explicit_models_dir(models_dir)
     if explicit is not None:
         root, source = explicit
@@ -100,8 +114,6 @@ def locate(
         if (candidate / marker).is_file():
             return ResolvedModel(model_id, candidate, f"{source} {root}", revision)
         return None
-    if Path(model_id).is_dir() and (Path(model_id) / marker).is_file():
-        return ResolvedModel(model_id, Path(model_id), "local directory", revision)
     cached = _from_hf_cache(model_id, revision, marker)
     if cached is not None:
         return ResolvedModel(model_id, cached, "Hugging Face cache", revision)
@@ -120,6 +132,16 @@ def resolve(
     if found is not None:
         return found
     needed_for = f" (needed for {purpose})" if purpose else ""
+    local = Path(model_id).expanduser()
+    if local.is_dir():
+        raise ModelMissingError(
+            f"{model_id}{needed_for}: the local folder {local.resolve()} holds no {marker}; "
+            "it is not a saved model (point at the folder written by save_pretrained)"
+        )
+    if looks_like_path(model_id):
+        raise ModelMissingError(
+            f"{model_id}{needed_for}: local folder not found ({local.resolve()}); a hub id has the form org/name"
+        )
     explicit = explicit_models_dir(models_dir)
     if explicit is not None:
         root, source = explicit

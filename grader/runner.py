@@ -284,9 +284,10 @@ def grade(
             )
             for spec in running.encoders()
         }
-        layout = running.layout
-        meta_file = str(data_dir / (getattr(layout, "metadata", None) or getattr(layout, "prompts", None) or ""))
-        notes: list[str] = []
+        markers = running.layout.data_markers
+        meta_file = str(data_dir / markers[0]) if markers else str(data_dir)
+        notes = [p.message for p in problems if p.severity == "note"]
+        problems = [p for p in problems if p.severity != "note"]
         subject_results, image_scores = [], []
         for subject in subjects:
             result, images = _subject_result(task, running, tier, subject, encoded, meta_file, notes, folder)

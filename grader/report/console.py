@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from grader.report.problems import group_problems
 from grader.result import GradeResult, MetricResult, SubjectResult, Verdict, meets
 
 _STYLE = {
@@ -170,9 +171,9 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
     problems = result.all_problems
     if problems:
         console.print(f"[bold]Problems ({len(problems)})[/]")
-        for p in problems:
-            colour = "red" if p.severity == "error" else "yellow"
-            console.print(f"  [{colour}]{p.severity}[/] {p.file}: {p.message}", highlight=False, soft_wrap=True)
+        for line in group_problems(problems):
+            colour = "red" if line.severity == "error" else "yellow"
+            console.print(f"  [{colour}]{line.severity}[/] {line.text}", highlight=False, soft_wrap=True)
     for note in result.notes:
         console.print(f"  [yellow]note[/] {note}", highlight=False, soft_wrap=True)
     for m in result.models:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from grader.errors import InputError
 from grader.result import Problem
-from grader.submission.dlcv import scan_dreambench, scan_labelled_images, scan_paired_folders, scan_prompt_folders
+from grader.submission.data_root import find_data_root
+from grader.submission.dlcv import scan_labelled_images, scan_paired_folders, scan_prompt_folders
+from grader.submission.dreambench import scan_dreambench
 from grader.submission.files import SubjectInput
 from grader.submission.single_subject import scan_identity_folders, scan_prompt_images
 from grader.submission.subject_folders import scan_subject_folders
@@ -24,10 +26,12 @@ _SCANNERS = {
 
 
 def scan(layout, submission: Path, data_dir: Path) -> tuple[list[SubjectInput], list[Problem]]:
-    """Per-subject inputs for any layout kind."""
+    """Per-subject inputs for any layout kind. Problems of severity "note" say where things were read from."""
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: data folder not found")
-    return _SCANNERS[layout.kind](layout, submission, data_dir)
+    root, notes = find_data_root(data_dir, layout.data_markers)
+    subjects, problems = _SCANNERS[layout.kind](layout, submission, root)
+    return subjects, notes + problems
 
 
 __all__ = ["SubjectInput", "scan", "unpacked"]

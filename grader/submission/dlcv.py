@@ -1,4 +1,4 @@
-"""Layouts of the DLCV 2024 HW2 tasks and DreamBench: subjects named by the data, not by the task file."""
+"""Layouts of the DLCV 2024 HW2 tasks: subjects named by the data, not by the task file."""
 
 from __future__ import annotations
 
@@ -6,42 +6,39 @@ from pathlib import Path
 
 from grader.errors import InputError
 from grader.result import Problem
-from grader.submission.files import SubjectInput, count_problem, list_images, read_json_object
-from grader.tasks.schema import DreamBenchLayout, LabelledImagesLayout, PairedFoldersLayout, PromptFoldersLayout
+from grader.submission.data_root import first_existing
+from grader.submission.files import SubjectInput, image_folder, list_images, read_json_object, reference_folder
+from grader.tasks.schema import LabelledImagesLayout, PairedFoldersLayout, PromptFoldersLayout
 
 
-def _references(folder: Path, extensions: list[str], subject: str) -> tuple[list[Path], list[Problem]]:
-    if not folder.is_dir():
-        return [], [Problem(str(folder), "reference image folder not found", subject)]
-    refs, problems = list_images(folder, extensions, subject)
-    if not refs:
-        problems.append(Problem(str(folder), "no readable reference images", subject))
-    return refs, problems
-
-
-def _images(folder: Path, extensions: list[str], subject: str, expected: int) -> tuple[list[Path], list[Problem]]:
-    if not folder.is_dir():
-        return [], [Problem(str(folder), "folder missing", subject)]
-    images, problems = list_images(folder, extensions, subject)
-    return images, problems + count_problem(folder, len(images), expected, subject)
+def concept_references(layout: PromptFoldersLayout, data_dir: Path, key: str, concept: dict) -> tuple[Path, str]:
+    """The folder of a concept's reference photos: ``<key>/`` as the course's grader reads it (its
+    ``--input_dir`` holds ``0/`` and ``1/``), or ``<src_image>/`` when no ``<key>/`` folder exists."""
+    base = data_dir / layout.references_dir
+    by_key, by_source = base / key, base / str(concept.get("src_image", ""))
+    if by_key.is_dir() or not concept.get("src_image") or not by_source.is_dir():
+        return by_key, f"concept {key}: reference photos from {by_key}"
+    return by_source, f"concept {key}: reference photos from {by_source} (src_image; there is no {by_key} folder)"
 
 
 def scan_prompt_folders(layout: PromptFoldersLayout, submission: Path, data_dir: Path):
     """One subject per (concept, prompt): ``<key>/<prompt index>``, with that prompt's baseline as its lines."""
     input_path = data_dir / layout.input
     spec = read_json_object(input_path, "input file", "concept keys to their settings")
-    subjects = []
+    subjects, notes = [], []
     for key, concept in spec.items():
         needed = ("src_image", "token_name", "prompt", "prompt_4_clip_eval", "baseline")
         missing = [f for f in needed if f not in concept]
         if missing:
             raise InputError(f"{input_path}: concept {key!r} lacks {', '.join(missing)}")
-        refs, ref_problems = _references(
-            data_dir / layout.references_dir / concept["src_image"], layout.extensions, key
-        )
+        folder, where = concept_references(layout, data_dir, key, concept)
+        refs, ref_problems = reference_folder(folder, layout.extensions, key)
+        notes.append(Problem(str(folder), where, None, "note"))
         for index, prompt in enumerate(concept["prompt"]):
             name = f"{key}/{index}"
-            images, problems = _images(submission / key / str(index), layout.extensions, name, layout.images_per_prompt)
+            images, problems = image_folder(
+                submission / key / str(index), layout.extensions, name, layout.images_per_prompt
+            )
             try:
                 eval_text = concept["prompt_4_clip_eval"][index]
                 image_line, text_line = concept["baseline"][index]
@@ -60,11 +57,19 @@ def scan_prompt_folders(layout: PromptFoldersLayout, submission: Path, data_dir:
                     {"image": float(image_line), "text": float(text_line)},
                 )
             )
-    return subjects, []
+    return subjects, notes
 
 
 def _label(path: Path, rule: str) -> str:
     return path.stem[:1] if rule == "first-char" else path.stem.split("_", 1)[0]
+
+
+def _one_folder(layout: LabelledImagesLayout, submission: Path) -> Path:
+    """The folder of a one-folder layout: the submission itself, or its sub-folder named after the subject
+    (``clip_zeroshot/`` holds ``val/``) when the submission has no images of its own."""
+    inner = submission / layout.subject
+    has_images = any(p.suffix.lower() in layout.extensions for p in submission.iterdir() if p.is_file())
+    return inner if inner.is_dir() and not has_images else submission
 
 
 def scan_labelled_images(layout: LabelledImagesLayout, submission: Path, data_dir: Path):
@@ -72,7 +77,7 @@ def scan_labelled_images(layout: LabelledImagesLayout, submission: Path, data_di
     if layout.labels:
         raw = read_json_object(data_dir / layout.labels, "label file", "label ids to names")
         names = {str(k): str(v) for k, v in raw.items()}
-    folders = [(s, submission / s) for s in layout.subjects] or [(layout.subject, submission)]
+    folders = [(s, submission / s) for s in layout.subjects] or [(layout.subject, _one_folder(layout, submission))]
     subjects = []
     for name, folder in folders:
         if not folder.is_dir():
@@ -95,7 +100,7 @@ def scan_labelled_images(layout: LabelledImagesLayout, submission: Path, data_di
 
 
 def scan_paired_folders(layout: PairedFoldersLayout, submission: Path, data_dir: Path):
-    reference_dir = data_dir / layout.reference_dir
+    reference_dir = first_existing(data_dir, layout.reference_dir)
     if not reference_dir.is_dir():
         raise InputError(f"{reference_dir}: reference folder not found")
     references, problems = list_images(reference_dir, layout.extensions, layout.subject)
@@ -117,22 +122,3 @@ def scan_paired_folders(layout: PairedFoldersLayout, submission: Path, data_dir:
     ]
     subject = SubjectInput(layout.subject, {}, [], images, len(references), [], problems, pairs=pairs)
     return [subject], []
-
-
-def scan_dreambench(layout: DreamBenchLayout, submission: Path, data_dir: Path):
-    prompts_path = data_dir / layout.prompts
-    prompts = read_json_object(prompts_path, "prompt file", "subjects to prompt lists")
-    subjects = []
-    for name, subject_prompts in prompts.items():
-        refs, problems = _references(data_dir / name, layout.extensions, name)
-        images, image_fields = [], []
-        for index, prompt in enumerate(subject_prompts):
-            found, found_problems = _images(
-                submission / name / str(index), layout.extensions, name, layout.images_per_prompt
-            )
-            problems += found_problems
-            images += found
-            image_fields += [{"prompt": prompt}] * len(found)
-        expected = layout.images_per_prompt * len(subject_prompts)
-        subjects.append(SubjectInput(name, {"subject": name}, refs, images, expected, image_fields, problems))
-    return subjects, []

@@ -80,6 +80,24 @@ def list_images(
     return images, problems
 
 
+def reference_folder(folder: Path, extensions: list[str], subject: str) -> tuple[list[Path], list[Problem]]:
+    """A subject's reference photos; a problem when the folder is missing or holds none."""
+    if not folder.is_dir():
+        return [], [Problem(str(folder), "reference image folder not found", subject)]
+    refs, problems = list_images(folder, extensions, subject)
+    if not refs:
+        problems.append(Problem(str(folder), "no readable reference images", subject))
+    return refs, problems
+
+
+def image_folder(folder: Path, extensions: list[str], subject: str, expected: int) -> tuple[list[Path], list[Problem]]:
+    """Generated images of one folder that must hold ``expected`` of them."""
+    if not folder.is_dir():
+        return [], [Problem(str(folder), "folder missing", subject)]
+    images, problems = list_images(folder, extensions, subject)
+    return images, problems + count_problem(folder, len(images), expected, subject)
+
+
 def count_problem(folder: Path, found: int, expected: int, subject: str | None) -> list[Problem]:
     if found == expected:
         return []

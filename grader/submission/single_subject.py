@@ -9,12 +9,13 @@ from pathlib import Path
 
 from grader.errors import InputError
 from grader.result import Problem
+from grader.submission.data_root import first_existing
 from grader.submission.files import MANIFEST, SubjectInput, check_image, list_images
 from grader.tasks.schema import IdentityFoldersLayout, PromptImagesLayout
 
 
-def read_training(data_dir: Path, training_dir: str, extensions: list[str], subject: str):
-    folder = data_dir / training_dir
+def read_training(data_dir: Path, training_dir: list[str], extensions: list[str], subject: str):
+    folder = first_existing(data_dir, training_dir)
     if not folder.is_dir():
         raise InputError(f"{folder}: training photo folder not found (is --data the task's data folder?)")
     photos, problems = list_images(folder, extensions, subject, expected_others=(".txt",))
@@ -40,7 +41,7 @@ def scan_prompt_images(
 ) -> tuple[list[SubjectInput], list[Problem]]:
     subject = layout.subject
     training, problems = read_training(data_dir, layout.training_dir, layout.extensions, subject)
-    prompts = read_prompts(data_dir / layout.prompts)
+    prompts = read_prompts(first_existing(data_dir, layout.prompts))
     images, image_fields = [], []
     for index, prompt in enumerate(prompts):
         path = submission / layout.image_name.format(i=index + layout.first_index)

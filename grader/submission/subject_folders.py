@@ -31,12 +31,18 @@ def _subject_fields(entry: object, layout: SubjectFoldersLayout, meta_path: Path
     return {k: v for k, v in entry.items() if isinstance(v, str)}, problems
 
 
+def find_reference(meta_path: Path, ref: str) -> Path | None:
+    """A metadata ``path`` is read beside the metadata file, or beside its folder (paths such as
+    ``data/object-1.jpg`` written from the folder above)."""
+    candidates = [meta_path.parent / ref, meta_path.parent.parent / ref]
+    return next((c for c in candidates if c.is_file()), None)
+
+
 def _references(fields: dict, layout: SubjectFoldersLayout, meta_path: Path, subject: str) -> tuple[list, list]:
     ref = fields.get(layout.reference_field)
     if not ref:
         return [], []  # already reported as a missing field
-    candidates = [meta_path.parent / ref, meta_path.parent.parent / ref]
-    path = next((c for c in candidates if c.is_file()), None)
+    path = find_reference(meta_path, ref)
     if path is None:
         return [], [Problem(str(meta_path), f"{subject}: reference image {ref!r} not found next to it", subject)]
     problem = check_image(path, subject)

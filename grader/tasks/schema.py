@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -162,8 +162,17 @@ class MetricSpec(_Strict):
         return self
 
 
+# Paths relative to the data folder, tried in order (the course's own name first); a single string is one.
+Candidates = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v), Field(min_length=1)]
+
+
 class _ImageLayout(_Strict):
     extensions: list[str] = Field(default_factory=lambda: [".jpg", ".jpeg", ".png"])
+
+    @property
+    def data_markers(self) -> list[str]:
+        """Files or folders whose presence marks the data folder (see grader.submission.data_root)."""
+        return []
 
 
 class _OneSubjectLayout(_ImageLayout):
@@ -185,16 +194,24 @@ class SubjectFoldersLayout(_ImageLayout):
     images_per_subject: int = Field(gt=0)
     image_size: tuple[int, int] | None = Field(default=None, description="Expected (width, height); warns otherwise.")
 
+    @property
+    def data_markers(self) -> list[str]:
+        return [self.metadata]
+
 
 class PromptImagesLayout(_OneSubjectLayout):
     """One subject: training photos and a prompt file in the data folder; one generated image per prompt."""
 
     kind: Literal["prompt-images"]
     subject: str = Field(description="Name the report gives the one subject.")
-    training_dir: str = Field(description="Folder of training photos, relative to the data folder.")
-    prompts: str = Field(description="Prompt file (one per line), relative to the data folder.")
+    training_dir: Candidates = Field(description="Folder of training photos (captions beside them are skipped).")
+    prompts: Candidates = Field(description="Prompt file (one per line).")
     image_name: str = Field(description="Generated file name, formatted with the prompt index i.")
     first_index: int = Field(default=0, description="Index of the first prompt's image.")
+
+    @property
+    def data_markers(self) -> list[str]:
+        return self.prompts
 
 
 class IdentityFoldersLayout(_OneSubjectLayout):
@@ -202,7 +219,7 @@ class IdentityFoldersLayout(_OneSubjectLayout):
 
     kind: Literal["identity-folders"]
     subject: str = "person"
-    training_dir: str = Field(default=".", description="Folder of training photos, relative to the data folder.")
+    training_dir: Candidates = Field(default=".", description="Folder of training photos.")
 
 
 class PromptFoldersLayout(_ImageLayout):
@@ -211,8 +228,16 @@ class PromptFoldersLayout(_ImageLayout):
 
     kind: Literal["prompt-folders"]
     input: str = Field(default="input.json", description="The course's input.json, relative to the data folder.")
-    references_dir: str = Field(default=".", description="Folder holding each concept's src_image folder.")
+    references_dir: str = Field(
+        default=".",
+        description="Folder holding each concept's reference folder: <key>/ as the course's grader reads it, "
+        "or <src_image>/ when no <key>/ folder exists.",
+    )
     images_per_prompt: int = Field(default=25, gt=0, description="The course's grader requires exactly this many.")
+
+    @property
+    def data_markers(self) -> list[str]:
+        return [self.input]
 
     @property
     def subjects(self) -> list[str]:
@@ -229,22 +254,41 @@ class LabelledImagesLayout(_ImageLayout):
     label_from: Literal["first-char", "prefix"] = "prefix"
     labels: str | None = Field(default=None, description="JSON mapping label ids to names, in the data folder.")
 
+    @property
+    def data_markers(self) -> list[str]:
+        return [self.labels] if self.labels else []
+
 
 class PairedFoldersLayout(_OneSubjectLayout):
     """Generated images paired by file name with reference images (e.g. DDIM outputs vs ground truth)."""
 
     kind: Literal["paired-folders"]
     subject: str = "images"
-    reference_dir: str = Field(default=".", description="Ground-truth folder, relative to the data folder.")
+    reference_dir: Candidates = Field(default=".", description="Ground-truth folder.")
+
+    @property
+    def data_markers(self) -> list[str]:
+        return [c for c in self.reference_dir if c != "."]
 
 
 class DreamBenchLayout(_ImageLayout):
-    """DreamBench: ``DATA/<subject>/`` reference photos, ``DATA/<prompts>`` mapping each subject to its prompts,
-    generated images in ``SUBMISSION/<subject>/<prompt index>/``."""
+    """DreamBench as published: ``DATA/<subject>/NN.jpg`` reference photos and ``DATA/prompts_and_classes.txt``
+    (the subject/class table and the object and live-subject prompt lists); generated images in
+    ``SUBMISSION/<subject>/<prompt index>/``. A ``prompts.json`` (subject -> prompt list) in the data folder
+    replaces the published table for a custom subject set."""
 
     kind: Literal["dreambench"]
-    prompts: str = "prompts.json"
+    classes: str = Field(default="prompts_and_classes.txt", description="The published subject/class/prompt file.")
+    prompts: str = Field(default="prompts.json", description="Custom subject set: subject -> list of prompts.")
+    unique_token: str = Field(default="sks", description="The rare token the prompts put before the class word.")
+    live_classes: list[str] = Field(
+        default_factory=lambda: ["cat", "dog"], description="Classes whose subjects take the live-subject prompts."
+    )
     images_per_prompt: int = Field(default=4, gt=0)
+
+    @property
+    def data_markers(self) -> list[str]:
+        return [self.prompts, self.classes]
 
     @property
     def subjects(self) -> list[str]:
