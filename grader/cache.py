@@ -56,9 +56,7 @@ def _checksum(data: bytes, shape: str, extra: str) -> str:
 
 @dataclass
 class CacheStats:
-    hits: int = 0
-    misses: int = 0
-    corrupt: int = 0
+    corrupt: int = 0  # entries whose checksum failed, dropped to be recomputed
 
 
 class EmbeddingCache:
@@ -107,8 +105,6 @@ class EmbeddingCache:
             for key in bad:
                 self._db.execute("DELETE FROM embeddings WHERE key=? AND encoder=?", (key, encoder))
         self.stats.corrupt += len(bad)
-        self.stats.hits += len(found)
-        self.stats.misses += len(keys) - len(found)
         return found
 
     def put_many(self, items: Iterable[tuple[str, np.ndarray, str]], encoder: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -12,14 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from grader.cache import EmbeddingCache
-from grader.errors import ExitCode, GraderError, ModelMissingError, UsageError
-from grader.models import fetch_command, locate, resolve
+from grader.errors import ExitCode, GraderError, UsageError
 from grader.progress import rich_progress
 from grader.report import render, write_csv, write_json
 from grader.runner import GradeOptions, grade
 from grader.tasks import available_tasks, load_task
 from grader.tasks.registry import read_task_file
-from grader.tasks.schema import FaceEncoder, Task, TransformersEncoder
 
 app = typer.Typer(
     help="Grade personalized text-to-image submissions exactly as the courses do.",
@@ -139,9 +138,15 @@ def check(
     raise typer.Exit(int(result.exit_code))
 
 
-@app.command()
-def tasks() -> None:
-    """List the tasks and their tiers."""
+tasks_app = typer.Typer(help="List, check and describe task files.", invoke_without_command=True)
+app.add_typer(tasks_app, name="tasks")
+
+
+@tasks_app.callback()
+def tasks(context: typer.Context) -> None:
+    """List the tasks and their tiers (subcommands: validate, schema, kinds)."""
+    if context.invoked_subcommand is not None:
+        return
     table = Table(title="Tasks")
     for column in ("task", "description", "tiers"):
         table.add_column(column)
@@ -155,6 +160,48 @@ def tasks() -> None:
     out.print(table)
 
 
+@tasks_app.command("validate")
+def tasks_validate(files: Annotated[list[Path], typer.Argument(help="Task files (.yaml) to check.")]) -> None:
+    """Check task files against the schema (exit 2 naming the field at fault)."""
+    failed = 0
+    for path in files:
+        try:
+            spec = read_task_file(path)
+        except GraderError as exc:
+            err.print(f"[bold red]invalid:[/] {exc}", highlight=False, soft_wrap=True)
+            failed += 1
+            continue
+        out.print(f"[green]valid:[/] {path} (task {spec.name}: {len(spec.metrics)} metrics)", highlight=False)
+    raise typer.Exit(int(ExitCode.CANNOT_GRADE if failed else ExitCode.PASSED))
+
+
+@tasks_app.command("schema")
+def tasks_schema() -> None:
+    """Print the task file's JSON Schema (for editor completion), with every registered rule, encoder, layout."""
+    from grader.tasks.json_schema import task_json_schema
+
+    print(json.dumps(task_json_schema(), indent=2))
+
+
+@tasks_app.command("kinds")
+def tasks_kinds() -> None:
+    """The rules, encoder kinds and layout kinds a task file may name (built-in and from plugins)."""
+    from grader.encoders import ENCODERS
+    from grader.layouts import LAYOUTS
+    from grader.rules import RULES
+
+    table = Table(title="What a task file may name")
+    for column in ("kind", "name", "what it is"):
+        table.add_column(column)
+    for rule in RULES:
+        table.add_row("rule", rule.name, f"{rule.description} Encoder gives: {', '.join(sorted(rule.requires))}.")
+    for encoder in ENCODERS:
+        table.add_row("encoder", encoder.name, f"gives {', '.join(sorted(encoder.provides))}")
+    for layout in LAYOUTS:
+        table.add_row("layout", layout.name, (layout.spec.__doc__ or "").split("\n")[0])
+    out.print(table)
+
+
 @app.command("models")
 def models_command(
     task: Annotated[str, typer.Option(help="Task whose models to list.")],
@@ -162,6 +209,8 @@ def models_command(
     fetch: Annotated[bool, typer.Option(help="Download missing models into the Hugging Face cache.")] = False,
 ) -> None:
     """Show each model a task needs and whether it is present (exit 3 if any is missing)."""
+    from grader.encoders import ENCODERS
+
     try:
         spec = load_task(task)
         missing = 0
@@ -169,48 +218,18 @@ def models_command(
         for column in ("used by", "model", "status"):
             table.add_column(column)
         for encoder in spec.encoders():
-            used_by = ", ".join(m.label for m in spec.metrics.values() if m.encoder.key == encoder.key)
-            if isinstance(encoder, FaceEncoder):
-                missing += _face_row(table, spec, encoder)
+            used_by = ", ".join(m.label for m in spec.metrics_of(encoder).values())
+            check = ENCODERS.get(encoder.kind).status
+            status = check(encoder, models, fetch) if check else None
+            if status is None:
+                table.add_row(used_by, encoder.model, "-")
                 continue
-            if not isinstance(encoder, TransformersEncoder):
-                note = (
-                    "your checkpoints, given with --classifier SUBJECT=PATH"
-                    if encoder.kind == "classifier"
-                    else ("no model: read from the image files")
-                )
-                table.add_row(used_by, encoder.model, note)
-                continue
-            found = locate(encoder.model, models, encoder.revision)
-            if found is None and fetch:
-                found = resolve(encoder.model, models, encoder.revision, purpose=used_by)
-            if found is None:
-                missing += 1
-                status = f"[red]missing[/] - get it with: {fetch_command(encoder.model, models)}"
-            else:
-                test = " [magenta](test model)[/]" if found.is_test_model else ""
-                status = f"[green]present[/] ({found.source}: {found.path}){test}"
-            table.add_row(used_by, encoder.model, status)
+            missing += status.missing
+            table.add_row(used_by, status.model, status.text)
         out.print(table)
     except GraderError as exc:
         raise _fail(exc) from exc
     raise typer.Exit(int(ExitCode.MODEL_MISSING if missing else ExitCode.PASSED))
-
-
-def _face_row(table: Table, task: Task, encoder: FaceEncoder) -> int:
-    """Adds the deepface row; 1 when its files are missing."""
-    from grader.encoders.face import backend_engine
-    from grader.faces.weights import prepare
-
-    used_by = ", ".join(m.label for m in task.metrics.values() if m.encoder.key == encoder.key)
-    name = f"deepface {encoder.model} + {encoder.detector}"
-    try:
-        home = prepare(encoder.model, encoder.detector, backend_engine())
-    except ModelMissingError as exc:
-        table.add_row(used_by, name, f"[red]missing[/] - {exc}")
-        return 1
-    table.add_row(used_by, name, f"[green]present[/] ({home / '.deepface' / 'weights'})")
-    return 0
 
 
 @app.command()

@@ -109,7 +109,7 @@ def grader_ml2025_fixture(tmp_path: Path) -> Path:
 
 class RegressionItem(pytest.Item):
     def runtest(self) -> None:
-        from grader.gates import assert_no_regression
+        from grader.assertions import assert_no_regression
 
         previous = _path(self.config, "compare")
         tolerance = float(_setting(self.config, "tolerance", "0.5"))

@@ -40,6 +40,11 @@ def meets(value: float, line: float, higher_is_better: bool) -> bool:
     return value >= line if higher_is_better else value <= line
 
 
+def margin(value: float, line: float, higher_is_better: bool) -> float:
+    """Distance from ``line`` to ``value``, positive on the passing side."""
+    return value - line if higher_is_better else line - value
+
+
 @dataclass
 class MetricResult:
     metric: str
@@ -63,7 +68,7 @@ class MetricResult:
         """Distance to the threshold, positive on the passing side."""
         if self.value is None or self.threshold is None:
             return None
-        return self.value - self.threshold if self.higher_is_better else self.threshold - self.value
+        return margin(self.value, self.threshold, self.higher_is_better)
 
 
 @dataclass

@@ -9,29 +9,19 @@ from pathlib import Path
 import numpy as np
 
 from grader.cache import EmbeddingCache
-from grader.encoded import EncodedImages
-from grader.encoders import build_encoder
-from grader.encoders.classifier import ClassifierReader
-from grader.encoders.face import DeepFaceEncoder
-from grader.encoders.pixels import PixelReader
+from grader.embeddings import Embeddings
+from grader.encoders import ENCODERS, BuildContext, ImageEncoder, build_encoder
 from grader.errors import UsageError
 from grader.metrics import AGGREGATIONS
 from grader.metrics.classification import classification_summary
 from grader.models import resolve
 from grader.progress import ProgressReporter, SilentProgress
-from grader.result import GradeResult, ImageScore, MetricResult, ModelInfo, Problem, SubjectResult, meets
+from grader.result import GradeResult, ImageScore, MetricResult, Problem, SubjectResult, meets
+from grader.rules import RULES
 from grader.scoring import ImageScores, score_images, select_top_k
 from grader.submission import SubjectInput, scan, unpacked
 from grader.submission.files import MANIFEST
-from grader.tasks.schema import (
-    ClassifierEncoder,
-    FaceEncoder,
-    MetricSpec,
-    PixelEncoder,
-    Task,
-    Tier,
-    TransformersEncoder,
-)
+from grader.tasks.schema import EncoderSpecBase, Task, Tier
 from grader.versions import library_versions
 
 CUSTOM_TIER = "custom"
@@ -60,18 +50,8 @@ def with_options(task: Task, options: GradeOptions) -> Task:
     """The task as it will run: encoders, texts and lines overridden where the user asked."""
     metrics = {}
     for name, metric in task.metrics.items():
-        update: dict = {}
-        encoder = metric.encoder
-        if isinstance(encoder, FaceEncoder) and (options.face_model or options.face_detector):
-            update["encoder"] = encoder.model_copy(
-                update={
-                    "model": options.face_model or encoder.model,
-                    "detector": options.face_detector or encoder.detector,
-                }
-            )
-        if isinstance(encoder, TransformersEncoder) and options.dtype:
-            update["encoder"] = encoder.model_copy(update={"dtype": options.dtype})
-        if metric.rule == "text_similarity" and options.text_template:
+        update: dict = {"encoder": metric.encoder.with_options(options)}
+        if "texts" in RULES.get(metric.rule).needs and options.text_template:
             update["text_template"] = options.text_template
         metrics[name] = metric.model_copy(update=update)
     unknown = sorted(set(options.thresholds) - set(task.metrics))
@@ -83,51 +63,35 @@ def with_options(task: Task, options: GradeOptions) -> Task:
     return task.model_copy(update={"metrics": metrics, "tiers": tiers})
 
 
-def _labels(task: Task, key: tuple) -> str:
-    return "/".join(m.label for m in task.metrics.values() if m.encoder.key == key)
+def _labels(task: Task, spec: EncoderSpecBase) -> list[str]:
+    return [m.label for m in task.metrics_of(spec).values()]
 
 
-def _build_encoders(task: Task, options: GradeOptions) -> dict[tuple, object]:
+def _build_encoders(task: Task, options: GradeOptions) -> dict[tuple, ImageEncoder]:
     """Resolve every model before loading any, so a missing one is reported before minutes of work."""
     resolved = {
-        spec.key: resolve(spec.model, options.models_dir, spec.revision, purpose=_labels(task, spec.key))
+        spec.key: resolve(
+            spec.model, options.models_dir, getattr(spec, "revision", None), purpose="/".join(_labels(task, spec))
+        )
         for spec in task.encoders()
-        if isinstance(spec, TransformersEncoder)
+        if ENCODERS.get(spec.kind).hub_model
     }
-    encoders = {}
-    for spec in task.encoders():
-        if isinstance(spec, FaceEncoder):
-            encoders[spec.key] = DeepFaceEncoder(spec)
-        elif isinstance(spec, PixelEncoder):
-            encoders[spec.key] = PixelReader(spec)
-        elif isinstance(spec, ClassifierEncoder):
-            encoders[spec.key] = ClassifierReader(spec, options.classifiers)
-        else:
-            encoders[spec.key] = build_encoder(spec, resolved[spec.key])
-    return encoders
+    return {
+        spec.key: build_encoder(spec, BuildContext(options.models_dir, options.classifiers, resolved.get(spec.key)))
+        for spec in task.encoders()
+    }
 
 
-def _paths_for(task: Task, key: tuple, subjects: list[SubjectInput]) -> list[Path]:
+def _paths_for(task: Task, spec: EncoderSpecBase, subjects: list[SubjectInput]) -> list[Path]:
     """The images an encoder must embed: generated ones always, references and pairs only if a metric of
     this encoder compares with them (a CLIP-T-only encoder never embeds the reference photos)."""
-    rules = {m.rule for m in task.metrics.values() if m.encoder.key == key}
+    needs = {n for m in task.metrics_of(spec).values() for n in RULES.get(m.rule).needs}
     paths = [p for s in subjects for p in s.images]
-    if rules & {"reference_similarity", "face_distance"}:
+    if "references" in needs:
         paths += [p for s in subjects for p in s.references]
-    if "pixel_mse" in rules:
+    if "pairs" in needs:
         paths += [p for s in subjects for p in s.pairs]
     return paths
-
-
-def _threshold(tier: Tier | None, subject: SubjectInput, name: str, declared: MetricSpec, running: MetricSpec):
-    """The tier's line for this metric and whether it belongs to the model that computed the score."""
-    if tier is None:
-        return None, True
-    line = subject.thresholds.get(name) if tier.from_data else tier.threshold(subject.subject, name)
-    if line is None or declared.encoder.model == running.encoder.model:
-        return line, True
-    line = tier.per_model.get(running.encoder.model, {}).get(name)
-    return line, line is not None
 
 
 def _subject_result(
@@ -162,7 +126,11 @@ def _subject_result(
                 value = AGGREGATIONS[metric.aggregation](valid)
             elif metric.faces_only:
                 failures.append(f"{metric.label}: no generated image has a face (the course scores this 0)")
-        line, calibrated = _threshold(tier, subject, name, task.metrics[name], metric)
+        line, calibrated = (
+            tier.line(subject.subject, name, task.metrics[name].encoder.model, metric.encoder.model, subject.thresholds)
+            if tier
+            else (None, True)
+        )
         metrics[name] = MetricResult(
             metric=name,
             label=metric.label,
@@ -172,7 +140,7 @@ def _subject_result(
             higher_is_better=metric.higher_is_better,
             calibrated=calibrated,
             model=metric.encoder.model,
-            is_count=metric.rule == "faceless_count",
+            is_count=RULES.get(metric.rule).is_count,
         )
     for name, gate in running.gates.items():
         value = metrics[name].value
@@ -234,7 +202,7 @@ def _extras(task: Task, images: list[ImageScore]) -> dict:
     """Classification summaries for metrics that predict labels."""
     extras = {}
     for name, metric in task.metrics.items():
-        if metric.rule not in ("zero_shot_correct", "classifier_correct"):
+        if not RULES.get(metric.rule).predicts_labels:
             continue
         for subject in sorted({i.subject for i in images}):
             rows = [i for i in images if i.subject == subject and "predicted" in i.details]
@@ -248,6 +216,16 @@ def _extras(task: Task, images: list[ImageScore]) -> dict:
                     | {r.details["predicted"]: r.details.get("predicted_name", r.details["predicted"]) for r in rows},
                 )
     return extras
+
+
+def _unknown_line_subjects(name: str | None, tier: Tier | None, subjects: list[SubjectInput]) -> list[Problem]:
+    """Lines for subjects the data does not have (layouts whose subjects come with the data are checked here)."""
+    known = {s.subject for s in subjects}
+    unknown = sorted(set(tier.per_subject) - known) if tier else []
+    return [
+        Problem(f"tier {name}", f"per_subject line for {s!r}, which the data does not have; ignored", None, "warning")
+        for s in unknown
+    ]
 
 
 def _default_tier(task: Task, options: GradeOptions) -> str | None:
@@ -273,13 +251,14 @@ def grade(
     tier = running.tiers[tier_name] if tier_name else None
     with unpacked(submission) as folder:
         subjects, problems = scan(running.layout, folder, data_dir)
+        problems += _unknown_line_subjects(tier_name, tier, subjects)
         encoders = _build_encoders(running, options)
         encoded = {
-            spec.key: EncodedImages(
+            spec.key: Embeddings(
                 encoders[spec.key],
-                _paths_for(running, spec.key, subjects),
+                _paths_for(running, spec, subjects),
                 progress,
-                f"{_labels(running, spec.key)} ({spec.model})",
+                f"{'/'.join(_labels(running, spec))} ({spec.model})",
                 options.cache,
             )
             for spec in running.encoders()
@@ -313,7 +292,7 @@ def grade(
         subjects=subject_results,
         images=image_scores,
         problems=problems,
-        models=[_model_info(running, spec, encoders[spec.key]) for spec in running.encoders()],
+        models=[encoders[spec.key].describe(_labels(running, spec)) for spec in running.encoders()],
         settings={
             "text_templates": {n: m.text_template for n, m in running.metrics.items() if m.text_template},
             "data": str(data_dir),
@@ -322,7 +301,9 @@ def grade(
             "selection": running.selection.model_dump() if running.selection else None,
             "thresholds": options.thresholds,
             "cache": str(options.cache.path) if options.cache else None,
-            "embeddings_computed": {_labels(running, k): e.computed for k, e in encoded.items()},
+            "embeddings_computed": {
+                "/".join(_labels(running, spec)): encoded[spec.key].computed for spec in running.encoders()
+            },
             "manifest": manifest,
         },
         versions=library_versions(),
@@ -356,20 +337,3 @@ def _relative(path: Path, root: Path) -> str:
 def _relative_problem(problem: Problem, root: Path) -> Problem:
     """Name files inside a (possibly temporary) submission folder by their path within it."""
     return Problem(_relative(Path(problem.file), root), problem.message, problem.subject, problem.severity)
-
-
-def _model_info(task: Task, spec, encoder) -> ModelInfo:
-    labels = [m.label for m in task.metrics.values() if m.encoder.key == spec.key]
-    if isinstance(encoder, DeepFaceEncoder):
-        weights = encoder.home / ".deepface" / "weights"
-        model_id = f"deepface {spec.model} + {spec.detector} detector ({encoder.backend})"
-        return ModelInfo(labels, model_id, str(encoder.home), str(weights), encoder.fingerprint, False)
-    if isinstance(encoder, ClassifierReader):
-        paths = ", ".join(f"{s}={p}" for s, p in sorted(encoder.checkpoints.items()))
-        return ModelInfo(labels, spec.model, "--classifier", paths, "", False)
-    if isinstance(encoder, PixelReader):
-        return ModelInfo(labels, spec.model, "image files", "", "", False)
-    resolved = encoder.resolved
-    return ModelInfo(
-        labels, resolved.model_id, resolved.source, str(resolved.path), encoder.fingerprint, resolved.is_test_model
-    )

@@ -33,6 +33,7 @@ def task_with_lines(tmp_path: Path):
 
     def make(value: float) -> Path:
         raw = yaml.safe_load(available_tasks()["ml2025-hw10"].read_text())
+        raw["name"] = f"ml2025-line-{value:g}"
         for thresholds in raw["tiers"]["boss"]["per_subject"].values():
             for metric in thresholds:
                 thresholds[metric] = value

@@ -98,6 +98,7 @@ def _lenient_gates(tmp_path: Path) -> Path:
     """genai2024-hw10 with the CLIP gate moved out of the way (random test CLIP scores are arbitrary)."""
     raw = yaml.safe_load(available_tasks()["genai2024-hw10"].read_text())
     raw["gates"]["clip"]["value"] = -1000
+    raw["name"] = "genai-lenient"
     path = tmp_path / "genai-lenient.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path

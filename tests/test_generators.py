@@ -102,6 +102,7 @@ def test_wrong_base_and_wrong_token_are_named(tiny_sd, tmp_path):
 def _small_task(tmp_path: Path) -> Path:
     """ml2025-hw10 cut to two objects of two 64 x 64 images, so tiny pipelines generate it in seconds."""
     raw = yaml.safe_load(available_tasks()["ml2025-hw10"].read_text())
+    raw["name"] = "ml2025-small"
     raw["layout"].update(subjects=["object-1", "object-2"], images_per_subject=2, image_size=[64, 64])
     raw["tiers"]["boss"]["per_subject"] = {s: {"dino": -100, "clip_t": -100} for s in ("object-1", "object-2")}
     path = tmp_path / "ml2025-small.yaml"

@@ -106,11 +106,11 @@ def test_clip_t_equals_torchmetrics(graded, tiny_models: Path):
 
 
 def test_embeddings_do_not_depend_on_the_batch_size(ml2025: Path, tiny_models: Path):
-    from grader.encoders.factory import build_encoder
+    from grader.encoders import BuildContext, build_encoder
     from grader.models import resolve
 
     spec = next(s for s in load_task("ml2025-hw10").encoders() if s.kind == "clip")
-    encoder = build_encoder(spec, resolve(spec.model, tiny_models), torch.device("cpu"))
+    encoder = build_encoder(spec, BuildContext(resolved=resolve(spec.model, tiny_models)))
     paths = _images(ml2025, "object-1") + _images(ml2025, "object-2")
     one_by_one = encoder.encode_images(paths)
     encoder.batch_size = 4  # 30 images: seven full batches and a partial one, in the prefetch queue

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.gates import assert_no_regression, regressions
+from grader.assertions import assert_no_regression, regressions
 
 pytest_plugins = ["pytester"]
 
 PASSING_AND_FAILING = """
-from grader.gates import assert_passes
+from grader.assertions import assert_passes
 
 def test_tiny_line(grader_result):
     assert grader_result.task == "ml2025-hw10"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from grader.tasks import available_tasks, load_task
 
 def _write(tmp_path: Path, mutate) -> Path:
     raw = yaml.safe_load(available_tasks()["ml2025-hw10"].read_text())
+    raw["name"] = "task"
     mutate(raw)
-    path = tmp_path / "task.yaml"
+    path = tmp_path / f"{raw['name']}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
 
@@ -40,7 +42,8 @@ def test_ml2025_encodes_the_course_rules():
     ("mutate", "field", "message"),
     [
         (lambda r: r["metrics"]["dino"]["encoder"].pop("model"), "metrics.dino.encoder.dinov2.model", "Field required"),
-        (lambda r: r["metrics"]["dino"].update(rule="nearest"), "metrics.dino.rule", "Input should be"),
+        (lambda r: r["metrics"]["dino"].update(rule="nearest"), "metrics.dino.rule", "unknown rule 'nearest'"),
+        (lambda r: r["metrics"]["dino"]["encoder"].update(kind="siglip"), "metrics.dino.encoder", "unknown encoder"),
         (lambda r: r["layout"].update(images_per_subjekt=15), "layout.subject-folders.images_per_subjekt", "Extra"),
         (lambda r: r["metrics"]["clip_t"].pop("text_template"), "metrics.clip_t", "needs a text_template"),
         (
@@ -64,7 +67,45 @@ def test_unknown_task_lists_known_ones():
 
 
 def test_tasks_dir_from_environment(tmp_path, monkeypatch):
-    path = _write(tmp_path, lambda r: r.update(name="my-course"))
-    path.rename(tmp_path / "my-course.yaml")
+    _write(tmp_path, lambda r: r.update(name="my-course"))
     monkeypatch.setenv("T2I_GRADER_TASKS", str(tmp_path))
     assert load_task("my-course").name == "my-course"
+
+
+def test_a_task_file_named_otherwise_than_its_task_is_refused(tmp_path):
+    path = _write(tmp_path, lambda r: None)
+    path = path.rename(tmp_path / "copy-of-task.yaml")
+    with pytest.raises(TaskFileError, match=r"named 'task' but its file 'copy-of-task.yaml'"):
+        load_task(str(path))
+
+
+def test_validate_and_schema_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    good = _write(tmp_path, lambda r: None)
+    res = CliRunner().invoke(app, ["tasks", "validate", str(good)])
+    assert res.exit_code == 0 and "valid:" in res.output
+    bad = _write(tmp_path, lambda r: r.update(name="bad") or r["layout"].update(images_per_subjekt=15))
+    res = CliRunner().invoke(app, ["tasks", "validate", str(bad)])
+    assert res.exit_code == 2 and "layout.subject-folders.images_per_subjekt" in " ".join(res.output.split())
+    res = CliRunner().invoke(app, ["tasks", "schema"])
+    schema = json.loads(res.output)
+    assert "zero_shot_correct" in schema["$defs"]["MetricSpec"]["properties"]["rule"]["enum"]
+    assert {"DreamBenchLayout", "FaceEncoder", "TransformersEncoder"} <= set(schema["$defs"])
+
+
+def test_per_subject_lines_of_data_named_subjects_are_checked_at_grade_time(tmp_path, tiny_models):
+    from grader.runner import GradeOptions, grade
+    from grader.testing.dlcv import build_dreambench
+
+    raw = yaml.safe_load(available_tasks()["dreambench"].read_text())
+    raw["name"] = "dreambench-lines"
+    raw["tiers"] = {"mine": {"per_subject": {"dog": {"dino": -100}, "cat9": {"dino": 50}}}}
+    path = tmp_path / "dreambench-lines.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    data, generated = build_dreambench(tmp_path / "db", images_per_prompt=1)
+    result = grade(load_task(str(path)), generated, data, GradeOptions(models_dir=tiny_models))
+    assert next(s for s in result.subjects if s.subject == "dog").metrics["dino"].threshold == -100
+    assert any("'cat9', which the data does not have" in p.message for p in result.problems)

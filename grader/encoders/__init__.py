@@ -1,6 +1,82 @@
-"""Thin encoders over transformers: images (and texts) in, L2-unnormalised embeddings out."""
+"""Encoders: images (and texts) in, vectors out. One record per encoder kind in ``ENCODERS``.
 
-from grader.encoders.base import Encoder, ProgressCallback
-from grader.encoders.factory import build_encoder
+A record names the spec class a task file's ``encoder:`` validates against, what the encoder provides (image,
+text, face, pixels, logits: what rules require), how it is built, and how ``grader models`` reports whether it is
+present. This module imports nothing heavy: torch and transformers load only when an encoder is built.
+"""
 
-__all__ = ["Encoder", "ProgressCallback", "build_encoder"]
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from grader.registry import Registry
+
+if TYPE_CHECKING:
+    from grader.result import ModelInfo
+
+ProgressCallback = Callable[[int], None]
+
+
+class ImageEncoder(Protocol):
+    """What the embedding cache, the rules and the reports need of an encoder.
+
+    Encoders that provide ``text`` also have ``encode_texts(texts) -> array``, ``too_long(texts) -> list`` and
+    ``max_tokens``; those that provide ``face`` have ``has_face(path) -> bool``.
+    """
+
+    @property
+    def fingerprint(self) -> str | None:
+        """Identifies everything that changes a vector; None: never cached (cheaper than a look-up)."""
+
+    def encode_images(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> Sequence[np.ndarray]:
+        """One vector per path, in order."""
+
+    def cache_extra(self, path: Path) -> str:
+        """What besides the vector the cache must keep for ``path``."""
+
+    def restore(self, path: Path, vector: np.ndarray, extra: str) -> None:
+        """Take back a cached entry."""
+
+    def describe(self, labels: list[str]) -> ModelInfo:
+        """The model as the reports name it: id, where it was loaded from, fingerprint."""
+
+
+@dataclass
+class BuildContext:
+    """What building an encoder may use besides its spec."""
+
+    models_dir: Path | None = None
+    classifiers: dict[str, Path] = field(default_factory=dict)
+    resolved: Any = None  # grader.models.ResolvedModel, for kinds with hub_model
+
+
+@dataclass(frozen=True)
+class Status:
+    """One row of ``grader models``: the model's name, a status text, and whether it is missing."""
+
+    model: str
+    text: str
+    missing: bool = False
+
+
+@dataclass(frozen=True)
+class EncoderKind:
+    name: str
+    spec: type  # a grader.tasks.schema.EncoderSpecBase subclass
+    provides: frozenset[str]
+    build: Callable[[Any, BuildContext], ImageEncoder]
+    hub_model: bool = False  # spec.model is resolved (local folder, --models, HF cache) before building
+    status: Callable[[Any, Path | None, bool], Status] | None = None  # (spec, models_dir, fetch) -> row
+
+
+ENCODERS: Registry[EncoderKind] = Registry("encoder", "t2i_grader.encoders", "grader.encoders.builtin")
+
+
+def build_encoder(spec: Any, context: BuildContext) -> ImageEncoder:
+    """The encoder for ``spec``, through its kind's record."""
+    return ENCODERS.get(spec.kind).build(spec, context)

@@ -19,6 +19,7 @@ from grader.errors import ModelMissingError
 from grader.images import open_rgb
 from grader.models import ResolvedModel
 from grader.preprocess import resize_crop
+from grader.result import ModelInfo
 from grader.tasks.schema import EncoderSpec
 
 ProgressCallback = Callable[[int], None]
@@ -158,6 +159,10 @@ class Encoder:
             if progress:
                 progress(len(batch))
         return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+
+    def describe(self, labels: list[str]) -> ModelInfo:
+        r = self.resolved
+        return ModelInfo(labels, r.model_id, r.source, str(r.path), self.fingerprint, r.is_test_model)
 
     def cache_extra(self, path: Path) -> str:
         """What besides the vector the cache must keep for ``path`` (nothing for plain embeddings)."""

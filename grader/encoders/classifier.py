@@ -17,6 +17,7 @@ from grader.encoders.base import ProgressCallback, batched
 from grader.errors import ModelMissingError
 from grader.images import open_rgb
 from grader.preprocess import resize_short_edge, to_normalized_tensor
+from grader.result import ModelInfo
 from grader.tasks.schema import ClassifierEncoder
 
 
@@ -104,6 +105,10 @@ class ClassifierReader:
                 if progress:
                     progress(len(batch))
         return [logits[p] for p in paths]
+
+    def describe(self, labels: list[str]) -> ModelInfo:
+        paths = ", ".join(f"{s}={p}" for s, p in sorted(self.checkpoints.items()))
+        return ModelInfo(labels, self.spec.model, "--classifier", paths, "", False)
 
     def cache_extra(self, path: Path) -> str:
         return ""

@@ -15,6 +15,7 @@ import numpy as np
 from grader.encoders.base import ProgressCallback
 from grader.errors import InputError, ModelMissingError
 from grader.faces.weights import prepare
+from grader.result import ModelInfo
 from grader.tasks.schema import FaceEncoder
 
 
@@ -94,6 +95,14 @@ class DeepFaceEncoder:
         return FaceReading(
             np.asarray(first["embedding"], dtype=np.float64), float(first["face_confidence"]), len(faces)
         )
+
+    def has_face(self, path: Path) -> bool:
+        return self.readings[path].has_face
+
+    def describe(self, labels: list[str]) -> ModelInfo:
+        weights = self.home / ".deepface" / "weights"
+        model_id = f"deepface {self.spec.model} + {self.spec.detector} detector ({self.backend})"
+        return ModelInfo(labels, model_id, str(self.home), str(weights), self.fingerprint, False)
 
     def cache_extra(self, path: Path) -> str:
         reading = self.readings[path]

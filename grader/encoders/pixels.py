@@ -9,6 +9,7 @@ import numpy as np
 
 from grader.encoders.base import ProgressCallback
 from grader.images import open_rgb
+from grader.result import ModelInfo
 from grader.tasks.schema import PixelEncoder
 
 
@@ -26,6 +27,9 @@ class PixelReader:
             if progress:
                 progress(1)
         return arrays
+
+    def describe(self, labels: list[str]) -> ModelInfo:
+        return ModelInfo(labels, self.spec.model, "image files", "", "", False)
 
     def cache_extra(self, path: Path) -> str:
         return ""

@@ -12,12 +12,8 @@ from grader.metrics.similarity import (
     text_similarity,
 )
 
-# Rules a task file can name that compare generated embeddings with reference embeddings.
-PAIR_RULES = {"reference_similarity": reference_similarity, "face_distance": face_distance}
-
 __all__ = [
     "AGGREGATIONS",
-    "PAIR_RULES",
     "clip_i",
     "clip_t",
     "cosine_matrix",

@@ -39,25 +39,6 @@ def images_frame(result: GradeResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["subject", "file", *_metric_names(result), *details, *flags])
 
 
-def subjects_frame(result: GradeResult) -> pd.DataFrame:
-    """One row per subject and metric, with threshold, margin and verdicts."""
-    rows = [
-        {
-            "subject": s.subject,
-            "verdict": s.verdict.value,
-            "metric": m.metric,
-            "value": m.value,
-            "threshold": m.threshold,
-            "margin": m.margin,
-            "passed": m.passed,
-            "n_images": m.n,
-        }
-        for s in result.subjects
-        for m in s.metrics.values()
-    ]
-    return pd.DataFrame(rows)
-
-
 def _metric_names(result: GradeResult) -> list[str]:
     return list(result.subjects[0].metrics) if result.subjects else []
 

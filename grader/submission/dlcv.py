@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.errors import InputError
+from grader.layouts import LAYOUTS, Job, LayoutKind
 from grader.result import Problem
 from grader.submission.data_root import first_existing
 from grader.submission.files import SubjectInput, image_folder, list_images, read_json_object, reference_folder
@@ -54,7 +55,7 @@ def scan_prompt_folders(layout: PromptFoldersLayout, submission: Path, data_dir:
                     layout.images_per_prompt,
                     [],
                     list(ref_problems) + problems,
-                    {"image": float(image_line), "text": float(text_line)},
+                    dict(zip(layout.baseline_metrics, (float(image_line), float(text_line)), strict=True)),
                 )
             )
     return subjects, notes
@@ -122,3 +123,23 @@ def scan_paired_folders(layout: PairedFoldersLayout, submission: Path, data_dir:
     ]
     subject = SubjectInput(layout.subject, {}, [], images, len(references), [], problems, pairs=pairs)
     return [subject], []
+
+
+def plan_prompt_folders(layout: PromptFoldersLayout, data: Path, template: str | None, token: str | None):
+    spec = read_json_object(data / layout.input, "input file", "concept keys to their settings")
+    jobs = []
+    for key, concept in spec.items():
+        folder, _ = concept_references(layout, data, key, concept)
+        refs, _ = list_images(folder, layout.extensions, key) if folder.is_dir() else ([], [])
+        for index, prompt in enumerate(concept["prompt"]):
+            text = (template or "{prompt}").format(prompt=prompt, token_name=concept["token_name"])
+            jobs += [
+                Job(f"{key}/{index}", text, Path(key) / str(index) / f"{i}.png", refs)
+                for i in range(layout.images_per_prompt)
+            ]
+    return jobs
+
+
+LAYOUTS.register(LayoutKind("prompt-folders", PromptFoldersLayout, scan_prompt_folders, plan_prompt_folders))
+LAYOUTS.register(LayoutKind("labelled-images", LabelledImagesLayout, scan_labelled_images))
+LAYOUTS.register(LayoutKind("paired-folders", PairedFoldersLayout, scan_paired_folders))

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import InputError
+from grader.layouts import LAYOUTS, Job, LayoutKind
 from grader.result import Problem
-from grader.submission.files import SubjectInput, image_folder, read_json_object, reference_folder
+from grader.submission.files import SubjectInput, image_folder, list_images, read_json_object, reference_folder
 from grader.tasks.schema import DreamBenchLayout
 
 _PROMPT = re.compile(r"""(['"])(.*?)\1\s*\.format\(""")
@@ -125,3 +126,21 @@ def scan_dreambench(layout: DreamBenchLayout, submission: Path, data_dir: Path):
         expected = layout.images_per_prompt * len(spec.prompts)
         subjects.append(SubjectInput(spec.name, fields, refs, images, expected, image_fields, problems))
     return subjects, [Problem(str(source), f"subjects and prompts read from {source}", None, "note")]
+
+
+def plan_dreambench(layout: DreamBenchLayout, data: Path, template: str | None, token: str | None) -> list[Job]:
+    subjects, _ = read_dreambench(layout, data, token)
+    jobs = []
+    for subject in subjects:
+        folder = data / subject.name
+        refs, _ = list_images(folder, layout.extensions, subject.name) if folder.is_dir() else ([], [])
+        for index, prompt in enumerate(subject.prompts):
+            text = (template or "{prompt}").format(prompt=prompt, subject=subject.name, **{"class": subject.class_word})
+            jobs += [
+                Job(subject.name, text, Path(subject.name) / str(index) / f"{k}.png", refs)
+                for k in range(layout.images_per_prompt)
+            ]
+    return jobs
+
+
+LAYOUTS.register(LayoutKind("dreambench", DreamBenchLayout, scan_dreambench, plan_dreambench))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.errors import InputError
+from grader.layouts import LAYOUTS, Job, LayoutKind
 from grader.result import Problem
 from grader.submission.data_root import first_existing
 from grader.submission.files import MANIFEST, SubjectInput, check_image, list_images
@@ -75,3 +76,23 @@ def scan_identity_folders(
     if not images:
         problems.append(Problem(str(submission), "no readable generated images", subject))
     return [SubjectInput(subject, {"subject": subject}, training, images, None, [], problems)], []
+
+
+def plan_prompt_images(layout: PromptImagesLayout, data: Path, template: str | None, token: str | None):
+    training, _ = list_images(
+        first_existing(data, layout.training_dir), layout.extensions, layout.subject, expected_others=(".txt",)
+    )
+    prompts = read_prompts(first_existing(data, layout.prompts))
+    return [
+        Job(
+            layout.subject,
+            (template or "{prompt}").format(prompt=p),
+            Path(layout.image_name.format(i=i + layout.first_index)),
+            training,
+        )
+        for i, p in enumerate(prompts)
+    ]
+
+
+LAYOUTS.register(LayoutKind("prompt-images", PromptImagesLayout, scan_prompt_images, plan_prompt_images))
+LAYOUTS.register(LayoutKind("identity-folders", IdentityFoldersLayout, scan_identity_folders))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grader.errors import UsageError
+from grader.layouts import LAYOUTS, Job, LayoutKind
 from grader.result import Problem
 from grader.submission.files import SubjectInput, check_image, count_problem, list_images, read_json_object
 from grader.tasks.schema import SubjectFoldersLayout
@@ -74,3 +76,26 @@ def scan_subject_folders(
         if p.is_dir() and p.name not in layout.subjects and not p.name.startswith(".")
     ]
     return subjects, extra
+
+
+# ml2025-hw10 publishes no generation prompt; this is the usual one, and --prompt-template changes it.
+DEFAULT_SUBJECT_TEMPLATE = "a photo of a {name} {text_cond}"
+
+
+def plan_subject_folders(layout: SubjectFoldersLayout, data: Path, template: str | None, token: str | None):
+    metadata = read_metadata(data, layout)
+    jobs = []
+    for subject in layout.subjects:
+        fields = metadata.get(subject)
+        if not isinstance(fields, dict):
+            raise UsageError(f"{data / layout.metadata}: no entry for {subject}")
+        prompt = (template or DEFAULT_SUBJECT_TEMPLATE).format(**fields)
+        ref = fields[layout.reference_field]
+        reference = find_reference(data / layout.metadata, ref) or data / ref
+        jobs += [
+            Job(subject, prompt, Path(subject) / f"{i}.jpg", [reference]) for i in range(layout.images_per_subject)
+        ]
+    return jobs
+
+
+LAYOUTS.register(LayoutKind("subject-folders", SubjectFoldersLayout, scan_subject_folders, plan_subject_folders))

@@ -38,13 +38,30 @@ def read_task_file(path: Path) -> Task:
     if not isinstance(raw, dict):
         raise TaskFileError(f"{path}: a task file is a mapping of fields, got {type(raw).__name__}")
     try:
-        return Task.model_validate(raw)
+        task = Task.model_validate(raw)
     except ValidationError as exc:
         lines = [f"{path}: invalid task file"]
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"  {field}: {err['msg']}")
+        for loc, message in _flat_errors(exc):
+            lines.append(f"  {'.'.join(map(str, loc)) or '(top level)'}: {message}")
         raise TaskFileError("\n".join(lines)) from exc
+    if task.name != path.stem:
+        raise TaskFileError(
+            f"{path}: the task is named {task.name!r} but its file {path.name!r}; name the file {task.name}.yaml "
+            "(tasks are found by file name)"
+        )
+    return task
+
+
+def _flat_errors(exc: ValidationError) -> list[tuple[tuple, str]]:
+    """Each error with its full path, including those inside a spec chosen by its ``kind``."""
+    flat = []
+    for err in exc.errors():
+        inner = (err.get("ctx") or {}).get("errors") if err["type"] == "by_kind" else None
+        if inner:
+            flat += [((*err["loc"], *e["loc"]), e["msg"]) for e in inner]
+        else:
+            flat.append((tuple(err["loc"]), err["msg"]))
+    return flat
 
 
 def load_task(name_or_path: str) -> Task:

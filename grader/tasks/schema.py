@@ -2,13 +2,106 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Strict = _Strict  # the base of every spec a plugin adds: unknown keys are errors, values are frozen
+
+
+class EncoderSpecBase(_Strict):
+    """What every encoder spec has. ``kind`` names a record of the encoder registry (grader.encoders); a
+    subclass also has ``model`` (a field or a property): the name reports give the model."""
+
+    kind: str
+
+    @property
+    def key(self) -> tuple:
+        """Specs with equal keys share one encoder (and its embeddings) within a grade."""
+        return (self.kind, self.model_dump_json())
+
+    def with_options(self, options: Any) -> EncoderSpecBase:
+        """This spec with the grade's overrides (dtype, face model...) applied where they concern it."""
+        return self
+
+
+# Paths relative to the data folder, tried in order (the course's own name first); a single string is one.
+Candidates = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v), Field(min_length=1)]
+
+
+class LayoutBase(_Strict):
+    """What every layout spec has. ``kind`` names a record of the layout registry (grader.layouts)."""
+
+    kind: str
+    extensions: list[str] = Field(default_factory=lambda: [".jpg", ".jpeg", ".png"])
+
+    @property
+    def named_subjects(self) -> list[str]:
+        """Subjects named by the task file; [] when the data names them (then lines are checked at grade time)."""
+        return []
+
+    @property
+    def data_markers(self) -> list[str]:
+        """Files or folders whose presence marks the data folder (see grader.submission.data_root)."""
+        return []
+
+
+def _by_kind(what: str, registry: Callable[[], Any]) -> BeforeValidator:
+    """Validate a mapping with the spec class its ``kind`` names in ``registry``: the open equivalent of a
+    discriminated union, so plugins add kinds. Inner errors keep their paths (see tasks.registry)."""
+
+    def validate(value: Any) -> Any:
+        if isinstance(value, BaseModel):
+            return value
+        known = registry()
+        kind = value.get("kind") if isinstance(value, dict) else None
+        if kind not in known:
+            message = "unknown {what} kind {kind!r}; known: {known}" if kind else "a {what} needs a 'kind'"
+            ctx = {"what": what, "kind": kind, "known": ", ".join(known.names()), "errors": []}
+            raise PydanticCustomError("by_kind", message, ctx)
+        try:
+            return known.get(kind).spec.model_validate(value)
+        except ValidationError as exc:
+            errors = [{"loc": (kind, *e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+            detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            ctx = {"what": what, "kind": kind, "detail": detail, "errors": errors}
+            raise PydanticCustomError("by_kind", "invalid {kind} {what}: {detail}", ctx) from None
+
+    return BeforeValidator(validate)
+
+
+def _encoders():
+    from grader.encoders import ENCODERS
+
+    return ENCODERS
+
+
+def _layouts():
+    from grader.layouts import LAYOUTS
+
+    return LAYOUTS
+
+
+def _rules():
+    from grader.rules import RULES
+
+    return RULES
 
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -25,7 +118,7 @@ class ResizeCrop(_Strict):
     std: tuple[float, float, float] = IMAGENET_STD
 
 
-class TransformersEncoder(_Strict):
+class TransformersEncoder(EncoderSpecBase):
     kind: Literal["dinov2", "clip", "vit"] = Field(
         description="dinov2: Dinov2Model CLS (pooler_output); clip: projected CLIP features; vit: ViTModel CLS "
         "token of the last layer (DINO v1)."
@@ -53,8 +146,11 @@ class TransformersEncoder(_Strict):
     def key(self) -> tuple:
         return (self.kind, self.model, self.revision, self.preprocessing, self.resize_crop)
 
+    def with_options(self, options: Any) -> TransformersEncoder:
+        return self.model_copy(update={"dtype": options.dtype}) if options.dtype else self
 
-class FaceEncoder(_Strict):
+
+class FaceEncoder(EncoderSpecBase):
     """deepface's ``represent``: detection, alignment and a face-recognition embedding."""
 
     kind: Literal["deepface"]
@@ -68,8 +164,15 @@ class FaceEncoder(_Strict):
     def key(self) -> tuple:
         return (self.kind, self.model, self.detector, self.enforce_detection, self.align, self.normalization)
 
+    def with_options(self, options: Any) -> FaceEncoder:
+        if not (options.face_model or options.face_detector):
+            return self
+        return self.model_copy(
+            update={"model": options.face_model or self.model, "detector": options.face_detector or self.detector}
+        )
 
-class PixelEncoder(_Strict):
+
+class PixelEncoder(EncoderSpecBase):
     """The image itself as a vector of pixel values (for pixel-space errors such as MSE)."""
 
     kind: Literal["pixels"]
@@ -84,7 +187,7 @@ class PixelEncoder(_Strict):
         return (self.kind, self.scale)
 
 
-class ClassifierEncoder(_Strict):
+class ClassifierEncoder(EncoderSpecBase):
     """A user-supplied image classifier (TorchScript, or a state dict for a named architecture), one per subject."""
 
     kind: Literal["classifier"]
@@ -107,40 +210,12 @@ class ClassifierEncoder(_Strict):
         return (self.kind, self.architecture, self.image_size, self.mean, self.std)
 
 
-EncoderSpec = Annotated[
-    TransformersEncoder | FaceEncoder | PixelEncoder | ClassifierEncoder, Field(discriminator="kind")
-]
-
-RuleName = Literal[
-    "reference_similarity",
-    "text_similarity",
-    "face_distance",
-    "faceless_count",
-    "zero_shot_correct",
-    "pixel_mse",
-    "classifier_correct",
-]
-_RULE_ENCODERS = {
-    "reference_similarity": {"dinov2", "clip", "vit"},
-    "text_similarity": {"clip"},
-    "zero_shot_correct": {"clip"},
-    "face_distance": {"deepface"},
-    "faceless_count": {"deepface"},
-    "pixel_mse": {"pixels"},
-    "classifier_correct": {"classifier"},
-}
+EncoderSpec = Annotated[SerializeAsAny[EncoderSpecBase], _by_kind("encoder", _encoders)]
 
 
 class MetricSpec(_Strict):
     label: str
-    rule: RuleName = Field(
-        description="reference_similarity: 100·cos(image, reference), mean over references; "
-        "text_similarity: 100·cos(image, its text); face_distance: mean Euclidean distance between the "
-        "L2-normalised face embedding and every reference's; faceless_count: 1 per image without a face; "
-        "zero_shot_correct: 100 when the best-matching label text is the image's label; pixel_mse: mean squared "
-        "error against the paired reference image; classifier_correct: 100 when the classifier's argmax is the "
-        "image's label."
-    )
+    rule: str = Field(description="A rule of the rule registry (`grader tasks kinds` lists them).")
     encoder: EncoderSpec
     text_template: str | None = Field(
         default=None, description="For text rules: a format string over the subject's and the image's fields."
@@ -150,36 +225,36 @@ class MetricSpec(_Strict):
     higher_is_better: bool = True
     description: str = ""
 
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, rule: str) -> str:
+        if rule not in _rules():
+            raise ValueError(f"unknown rule {rule!r}; known: {', '.join(_rules().names())}")
+        return rule
+
     @model_validator(mode="after")
     def _fits_rule(self) -> MetricSpec:
-        texts = self.rule in ("text_similarity", "zero_shot_correct")
+        rule = _rules().get(self.rule)
+        texts = bool(rule.needs & {"texts", "label_texts"})
         if texts and not self.text_template:
             raise ValueError(f"{self.rule} needs a text_template")
         if not texts and self.text_template:
             raise ValueError(f"text_template is only used by text rules, not {self.rule}")
-        if self.encoder.kind not in _RULE_ENCODERS[self.rule]:
-            raise ValueError(f"rule {self.rule} does not go with a {self.encoder.kind} encoder")
+        provides = _encoders().get(self.encoder.kind).provides
+        if not rule.requires <= provides:
+            missing = ", ".join(sorted(rule.requires - provides))
+            raise ValueError(f"rule {self.rule} does not go with a {self.encoder.kind} encoder (it gives no {missing})")
         return self
 
 
-# Paths relative to the data folder, tried in order (the course's own name first); a single string is one.
-Candidates = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v), Field(min_length=1)]
-
-
-class _ImageLayout(_Strict):
-    extensions: list[str] = Field(default_factory=lambda: [".jpg", ".jpeg", ".png"])
-
-    @property
-    def data_markers(self) -> list[str]:
-        """Files or folders whose presence marks the data folder (see grader.submission.data_root)."""
-        return []
+_ImageLayout = LayoutBase
 
 
 class _OneSubjectLayout(_ImageLayout):
     subject: str
 
     @property
-    def subjects(self) -> list[str]:
+    def named_subjects(self) -> list[str]:
         return [self.subject]
 
 
@@ -193,6 +268,10 @@ class SubjectFoldersLayout(_ImageLayout):
     subjects: list[str] = Field(min_length=1)
     images_per_subject: int = Field(gt=0)
     image_size: tuple[int, int] | None = Field(default=None, description="Expected (width, height); warns otherwise.")
+
+    @property
+    def named_subjects(self) -> list[str]:
+        return self.subjects
 
     @property
     def data_markers(self) -> list[str]:
@@ -228,6 +307,10 @@ class PromptFoldersLayout(_ImageLayout):
 
     kind: Literal["prompt-folders"]
     input: str = Field(default="input.json", description="The course's input.json, relative to the data folder.")
+    baseline_metrics: tuple[str, str] = Field(
+        default=("image", "text"),
+        description="The metrics that each [image, text] pair of input.json's baseline lists is a line for.",
+    )
     references_dir: str = Field(
         default=".",
         description="Folder holding each concept's reference folder: <key>/ as the course's grader reads it, "
@@ -239,10 +322,6 @@ class PromptFoldersLayout(_ImageLayout):
     def data_markers(self) -> list[str]:
         return [self.input]
 
-    @property
-    def subjects(self) -> list[str]:
-        return []  # named by input.json: "<key>/<prompt index>"
-
 
 class LabelledImagesLayout(_ImageLayout):
     """Images whose label is in the file name: ``SUBMISSION/<subject>/*.png`` (or the submission folder itself
@@ -250,6 +329,11 @@ class LabelledImagesLayout(_ImageLayout):
 
     kind: Literal["labelled-images"]
     subjects: list[str] = Field(default_factory=list, description="Sub-folders graded as subjects; [] = one folder.")
+
+    @property
+    def named_subjects(self) -> list[str]:
+        return self.subjects or [self.subject]
+
     subject: str = Field(default="images", description="The subject's name when subjects is empty.")
     label_from: Literal["first-char", "prefix"] = "prefix"
     labels: str | None = Field(default=None, description="JSON mapping label ids to names, in the data folder.")
@@ -290,21 +374,8 @@ class DreamBenchLayout(_ImageLayout):
     def data_markers(self) -> list[str]:
         return [self.prompts, self.classes]
 
-    @property
-    def subjects(self) -> list[str]:
-        return []  # named by the prompts file
 
-
-Layout = Annotated[
-    SubjectFoldersLayout
-    | PromptImagesLayout
-    | IdentityFoldersLayout
-    | PromptFoldersLayout
-    | LabelledImagesLayout
-    | PairedFoldersLayout
-    | DreamBenchLayout,
-    Field(discriminator="kind"),
-]
+Layout = Annotated[SerializeAsAny[LayoutBase], _by_kind("layout", _layouts)]
 
 
 class Selection(_Strict):
@@ -343,6 +414,23 @@ class Tier(_Strict):
     def threshold(self, subject: str, metric: str) -> float | None:
         return self.per_subject.get(subject, {}).get(metric, self.all_subjects.get(metric))
 
+    def line(
+        self,
+        subject: str,
+        metric: str,
+        declared_model: str,
+        running_model: str,
+        data_lines: dict[str, float] | None = None,
+    ) -> tuple[float | None, bool]:
+        """The line for ``metric`` of ``subject`` and whether it belongs to the model that computed the score
+        (False: the task's line was set for ``declared_model`` and ``per_model`` has none for this one).
+        ``data_lines`` are the lines that came with the data, for ``from_data`` tiers."""
+        line = (data_lines or {}).get(metric) if self.from_data else self.threshold(subject, metric)
+        if line is None or declared_model == running_model:
+            return line, True
+        line = self.per_model.get(running_model, {}).get(metric)
+        return line, line is not None
+
 
 class Task(_Strict):
     name: str
@@ -361,12 +449,14 @@ class Task(_Strict):
 
     @model_validator(mode="after")
     def _names_are_known(self) -> Task:
-        subjects = set(self.layout.subjects)
-        for place, names in (
+        subjects = set(self.layout.named_subjects)
+        named_elsewhere = [
             ("gates", self.gates),
             ("selection.weights", self.selection.weights if self.selection else {}),
+            ("layout.baseline_metrics", getattr(self.layout, "baseline_metrics", ())),
             *((f"published.{m}", v) for m, v in self.published.items()),
-        ):
+        ]
+        for place, names in named_elsewhere:
             for name in names:
                 if name not in self.metrics:
                     raise ValueError(f"{place}: unknown metric {name!r}")
@@ -375,7 +465,8 @@ class Task(_Strict):
             metric_maps = [(f"{where}.all_subjects", tier.all_subjects)]
             metric_maps += [(f"{where}.per_model.{m}", t) for m, t in tier.per_model.items()]
             for subject, thresholds in tier.per_subject.items():
-                if subject not in subjects:
+                # Layouts whose subjects come with the data have their lines checked at grade time.
+                if subjects and subject not in subjects:
                     raise ValueError(f"{where}.per_subject: unknown subject {subject!r}")
                 metric_maps.append((f"{where}.per_subject.{subject}", thresholds))
             for place, thresholds in metric_maps:
@@ -383,15 +474,20 @@ class Task(_Strict):
                     if metric not in self.metrics:
                         raise ValueError(f"{place}: unknown metric {metric!r}")
         if any(m.faces_only for m in self.metrics.values()) and self.face_encoder() is None:
-            raise ValueError("faces_only needs a metric with a deepface encoder to find the faces")
+            raise ValueError("faces_only needs a metric whose encoder finds faces")
         return self
 
-    def encoders(self) -> list[TransformersEncoder | FaceEncoder]:
+    def encoders(self) -> list[EncoderSpecBase]:
         """Distinct encoders the task needs, in metric order."""
-        seen: dict[tuple, TransformersEncoder | FaceEncoder] = {}
+        seen: dict[tuple, EncoderSpecBase] = {}
         for metric in self.metrics.values():
             seen.setdefault(metric.encoder.key, metric.encoder)
         return list(seen.values())
 
-    def face_encoder(self) -> FaceEncoder | None:
-        return next((e for e in self.encoders() if isinstance(e, FaceEncoder)), None)
+    def face_encoder(self) -> EncoderSpecBase | None:
+        """The encoder that decides which images have a face (for faces-only metrics), if any."""
+        return next((e for e in self.encoders() if "face" in _encoders().get(e.kind).provides), None)
+
+    def metrics_of(self, encoder: EncoderSpecBase) -> dict[str, MetricSpec]:
+        """The metrics computed with ``encoder``."""
+        return {n: m for n, m in self.metrics.items() if m.encoder.key == encoder.key}

@@ -11,7 +11,7 @@ from grader.cache import EmbeddingCache, file_digest, text_digest
 from grader.progress import ProgressReporter
 
 
-class EncodedImages:
+class Embeddings:
     """Every image of the grade embedded once per encoder (references too), shared by that encoder's metrics."""
 
     def __init__(
@@ -46,7 +46,7 @@ class EncodedImages:
         return np.stack([self.by_path[p] for p in paths]) if paths else np.zeros((0, 1))
 
     def has_face(self, paths: list[Path]) -> np.ndarray:
-        return np.array([self.encoder.readings[p].has_face for p in paths], dtype=bool)
+        return np.array([self.encoder.has_face(p) for p in paths], dtype=bool)
 
     def texts(self, texts: Sequence[str]) -> np.ndarray:
         """Text embeddings through the same cache (keyed by the text and the encoder)."""

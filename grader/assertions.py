@@ -10,34 +10,37 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.result import GradeResult, Verdict, meets
+from grader.result import GradeResult, Verdict, margin, meets
 from grader.tasks import load_task
 
 
 def below_line(result: GradeResult, tier: str | None = None) -> list[str]:
     """Everything that keeps ``result`` from passing ``tier`` (default: the tier it was graded against)."""
     tier = tier or result.tier
-    lines = load_task(result.task).tiers[tier] if tier != result.tier else None
+    task = load_task(result.task) if tier != result.tier else None
     faults = [f"{p.file}: {p.message}" for p in result.all_problems if p.severity == "error"]
     for subject in result.subjects:
         faults += [f"{subject.subject}: {failure}" for failure in subject.failures]
         for name, m in subject.metrics.items():
-            line = m.threshold if lines is None else lines.threshold(subject.subject, name)
-            if lines is not None and line is not None and not m.calibrated:
-                line = lines.per_model.get(m.model, {}).get(name)
-            if not m.calibrated and line is None:
+            if task is None:
+                line, calibrated = m.threshold, m.calibrated
+            else:
+                declared = task.metrics[name].encoder.model
+                line, calibrated = task.tiers[tier].line(subject.subject, name, declared, m.model)
+            if not calibrated:
                 faults.append(f"{subject.subject}  {m.label}: no '{tier}' line for model {m.model} (uncalibrated)")
             elif line is not None and m.value is None:
                 faults.append(f"{subject.subject}  {m.label}: not scored (line {line:g})")
             elif line is not None and not meets(m.value, line, m.higher_is_better):
                 op = "<" if m.higher_is_better else ">"
-                margin = m.value - line if m.higher_is_better else line - m.value
-                faults.append(f"{subject.subject}  {m.label}: {m.value:.4g} {op} {line:g} (margin {margin:+.4g})")
+                gap = margin(m.value, line, m.higher_is_better)
+                faults.append(f"{subject.subject}  {m.label}: {m.value:.4g} {op} {line:g} (margin {gap:+.4g})")
     return faults
 
 
 def assert_passes(result: GradeResult, tier: str | None = None) -> None:
     """Fail unless every subject meets ``tier``'s lines and no gate or input problem stands in the way."""
+    __tracebackhide__ = True
     faults = below_line(result, tier)
     if faults or result.verdict is Verdict.INCOMPLETE:
         header = f"{result.task}: {len(faults)} check(s) keep it from the '{tier or result.tier}' line"
@@ -76,6 +79,7 @@ def regressions(current: GradeResult | dict, previous: dict | Path | str, tolera
 
 
 def assert_no_regression(current: GradeResult | dict, previous: dict | Path | str, tolerance: float = 0.5) -> None:
+    __tracebackhide__ = True
     faults = regressions(current, previous, tolerance)
     if faults:
         raise AssertionError("\n".join([f"{len(faults)} score(s) dropped", *(f"  {f}" for f in faults)]))

@@ -1,0 +1,95 @@
+"""The built-in encoder kinds. Their classes import torch, transformers or deepface, so each is imported only
+when an encoder of its kind is built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.encoders import ENCODERS, BuildContext, EncoderKind, Status
+from grader.errors import ModelMissingError
+from grader.models import fetch_command, locate, resolve
+from grader.tasks.schema import ClassifierEncoder, FaceEncoder, PixelEncoder, TransformersEncoder
+
+
+def _transformers(spec: TransformersEncoder, context: BuildContext):
+    """A folder that does not load is reported as missing (its weights load on first use, ``Encoder.model``)."""
+    from grader.encoders.clip import ClipEncoder
+    from grader.encoders.dinov2 import Dinov2Encoder
+    from grader.encoders.vit import VitEncoder
+
+    model = context.resolved
+    classes = {"dinov2": Dinov2Encoder, "clip": ClipEncoder, "vit": VitEncoder}
+    try:
+        return classes[spec.kind](spec, model)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelMissingError(
+            f"model {model.model_id} at {model.path} ({model.source}) could not be loaded as a {spec.kind} "
+            f"checkpoint: {exc}"
+        ) from exc
+
+
+def _hub_status(spec: TransformersEncoder, models_dir: Path | None, fetch: bool) -> Status:
+    found = locate(spec.model, models_dir, spec.revision)
+    if found is None and fetch:
+        found = resolve(spec.model, models_dir, spec.revision)
+    if found is None:
+        return Status(spec.model, f"[red]missing[/] - get it with: {fetch_command(spec.model, models_dir)}", True)
+    test = " [magenta](test model)[/]" if found.is_test_model else ""
+    return Status(spec.model, f"[green]present[/] ({found.source}: {found.path}){test}")
+
+
+def _deepface(spec: FaceEncoder, context: BuildContext):
+    from grader.encoders.face import DeepFaceEncoder
+
+    return DeepFaceEncoder(spec)
+
+
+def _deepface_status(spec: FaceEncoder, models_dir: Path | None, fetch: bool) -> Status:
+    from grader.encoders.face import backend_engine
+    from grader.faces.weights import prepare
+
+    name = f"deepface {spec.model} + {spec.detector}"
+    try:
+        home = prepare(spec.model, spec.detector, backend_engine())
+    except ModelMissingError as exc:
+        return Status(name, f"[red]missing[/] - {exc}", True)
+    return Status(name, f"[green]present[/] ({home / '.deepface' / 'weights'})")
+
+
+def _pixels(spec: PixelEncoder, context: BuildContext):
+    from grader.encoders.pixels import PixelReader
+
+    return PixelReader(spec)
+
+
+def _classifier(spec: ClassifierEncoder, context: BuildContext):
+    from grader.encoders.classifier import ClassifierReader
+
+    return ClassifierReader(spec, context.classifiers)
+
+
+IMAGE, TEXT = frozenset({"image"}), frozenset({"image", "text"})
+
+for _kind in (
+    EncoderKind("dinov2", TransformersEncoder, IMAGE, _transformers, hub_model=True, status=_hub_status),
+    EncoderKind("vit", TransformersEncoder, IMAGE, _transformers, hub_model=True, status=_hub_status),
+    EncoderKind("clip", TransformersEncoder, TEXT, _transformers, hub_model=True, status=_hub_status),
+    EncoderKind("deepface", FaceEncoder, frozenset({"face"}), _deepface, status=_deepface_status),
+    EncoderKind(
+        "pixels",
+        PixelEncoder,
+        frozenset({"pixels"}),
+        _pixels,
+        status=lambda spec, models_dir, fetch: Status(spec.model, "no model: read from the image files"),
+    ),
+    EncoderKind(
+        "classifier",
+        ClassifierEncoder,
+        frozenset({"logits"}),
+        _classifier,
+        status=lambda spec, models_dir, fetch: Status(
+            spec.model, "your checkpoints, given with --classifier SUBJECT=PATH"
+        ),
+    ),
+):
+    ENCODERS.register(_kind)

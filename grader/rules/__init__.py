@@ -1,0 +1,55 @@
+"""Rules: how one metric scores each image of a subject. One record per rule in ``RULES``.
+
+A rule says what its encoder must provide (``requires``: image, text, face, pixels, logits), which inputs of the
+subject it reads (``needs``: references, texts, pairs, labels, label_texts), and its per-image score function.
+The task schema, the runner (which images to embed), scoring and the reports all read the record; nothing
+matches a rule by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from grader.registry import Registry
+
+if TYPE_CHECKING:
+    from grader.submission.files import SubjectInput
+    from grader.tasks.schema import MetricSpec
+
+
+@dataclass
+class ImageScores:
+    """Scores aligned with the subject's images (NaN: left out), plus per-image details (e.g. predictions)."""
+
+    values: np.ndarray
+    details: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class RuleInput:
+    """Everything a rule may read to score one subject on one metric."""
+
+    metric: MetricSpec
+    subject: SubjectInput
+    embeddings: Any  # grader.embeddings.Embeddings of the metric's encoder
+    has_face: np.ndarray | None  # per image, when the task has a face encoder
+    meta_file: str  # the data file problems with the subject's fields are reported against
+    notes: list[str]  # report-wide notes the rule may add to
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    requires: frozenset[str]  # what the encoder must provide
+    score: Callable[[RuleInput], ImageScores | None]  # None: the subject cannot be scored on this metric
+    needs: frozenset[str] = frozenset()  # references, texts, pairs, labels, label_texts
+    is_count: bool = False  # a number of images (e.g. faceless), not a score
+    predicts_labels: bool = False  # per-image details carry label / predicted / p_true
+
+
+RULES: Registry[Rule] = Registry("rule", "t2i_grader.rules", "grader.rules.builtin")

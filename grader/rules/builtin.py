@@ -1,0 +1,172 @@
+"""The built-in rules, each a score function over the embeddings and its record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from grader.metrics import face_distance, faceless_flags, reference_similarity, text_similarity
+from grader.metrics.classification import softmax, zero_shot_predict
+from grader.result import Problem
+from grader.rules import RULES, ImageScores, Rule, RuleInput
+
+
+def subject_texts(rin: RuleInput) -> list[str] | None:
+    """The metric's text for each image, or None (and a problem) when the template needs a missing field."""
+    subject, template = rin.subject, rin.metric.text_template or ""
+    try:
+        return [template.format(**subject.fields_of(i)) for i in range(len(subject.images))]
+    except (KeyError, IndexError) as exc:
+        message = f"{subject.subject}: text template {template!r} needs field {exc}"
+        subject.problems.append(Problem(rin.meta_file, message, subject.subject))
+        return None
+
+
+def note_long_texts(rin: RuleInput, texts: list[str]) -> None:
+    encoder = rin.embeddings.encoder
+    for text in encoder.too_long(sorted(set(texts))):
+        rin.notes.append(f"{rin.subject.subject}: text over {encoder.max_tokens} tokens, cut to the limit: {text!r}")
+
+
+def _kept(rin: RuleInput) -> np.ndarray:
+    """Images the metric scores: all, or those with a face for faces-only metrics."""
+    if rin.metric.faces_only:
+        return rin.has_face
+    return np.ones(len(rin.subject.images), dtype=bool)
+
+
+def _against_references(score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
+    def rule(rin: RuleInput) -> ImageScores | None:
+        keep = _kept(rin)
+        values = np.full(len(rin.subject.images), np.nan)
+        if not keep.any():
+            return ImageScores(values)
+        refs = rin.embeddings.of(rin.subject.references)
+        refs = refs[~np.isnan(refs).any(axis=1)] if len(refs) else refs
+        if len(refs) == 0:
+            return None
+        generated = rin.embeddings.of([p for p, k in zip(rin.subject.images, keep, strict=True) if k])
+        values[keep] = score(generated, refs)
+        return ImageScores(values)
+
+    return rule
+
+
+def _text_similarity(rin: RuleInput) -> ImageScores | None:
+    keep = _kept(rin)
+    values = np.full(len(rin.subject.images), np.nan)
+    if not keep.any():
+        return ImageScores(values)
+    texts = subject_texts(rin)
+    if texts is None:
+        return None
+    texts = [t for t, k in zip(texts, keep, strict=True) if k]
+    note_long_texts(rin, texts)
+    generated = rin.embeddings.of([p for p, k in zip(rin.subject.images, keep, strict=True) if k])
+    values[keep] = text_similarity(generated, rin.embeddings.texts(texts))
+    return ImageScores(values)
+
+
+def _faceless(rin: RuleInput) -> ImageScores:
+    return ImageScores(faceless_flags(rin.has_face))
+
+
+def _label_details(labels: list[str], predicted: list[str], p_true: list[str], names: dict[str, str]) -> list[dict]:
+    return [
+        {"label": t, "predicted": p, "p_true": q}
+        | ({"label_name": names[t], "predicted_name": names[p]} if names else {})
+        for t, p, q in zip(labels, predicted, p_true, strict=True)
+    ]
+
+
+def _correct(predicted: list[str], labels: list[str]) -> np.ndarray:
+    return np.array([100.0 * (p == t) for p, t in zip(predicted, labels, strict=True)])
+
+
+def _zero_shot(rin: RuleInput) -> ImageScores:
+    subject = rin.subject
+    ids = sorted(subject.label_names, key=lambda x: (len(x), x))
+    texts = [(rin.metric.text_template or "").format(label=subject.label_names[i], id=i) for i in ids]
+    note_long_texts(rin, texts)
+    best, probabilities = zero_shot_predict(rin.embeddings.of(subject.images), rin.embeddings.texts(texts))
+    predicted = [ids[b] for b in best]
+    p_true = [f"{float(probabilities[n, ids.index(t)]):.4f}" for n, t in enumerate(subject.labels)]
+    details = _label_details(subject.labels, predicted, p_true, subject.label_names)
+    return ImageScores(_correct(predicted, subject.labels), details)
+
+
+def _classifier(rin: RuleInput) -> ImageScores:
+    subject = rin.subject
+    logits = rin.embeddings.of(subject.images)
+    predicted = [str(i) for i in logits.argmax(axis=1)]
+    probabilities = softmax(logits)
+    p_true = [f"{probabilities[n, int(t)]:.4f}" if t.isdigit() else "" for n, t in enumerate(subject.labels)]
+    return ImageScores(_correct(predicted, subject.labels), _label_details(subject.labels, predicted, p_true, {}))
+
+
+def _pixel_mse(rin: RuleInput) -> ImageScores:
+    subject = rin.subject
+    values = np.full(len(subject.images), np.nan)
+    for i, (image, reference) in enumerate(zip(subject.images, subject.pairs, strict=True)):
+        a, b = rin.embeddings.by_path[image], rin.embeddings.by_path[reference]
+        if a.shape != b.shape:
+            message = f"is {a.shape[1]}x{a.shape[0]}, its reference {reference.name} is {b.shape[1]}x{b.shape[0]}"
+            subject.problems.append(Problem(str(image), message, subject.subject))
+            continue
+        values[i] = float(np.mean((a - b) ** 2))
+    return ImageScores(values)
+
+
+# What a rule reads: the subject's reference images, each image's text (from the template), the pairs of a
+# paired layout, each image's label, the texts of every label (from the template).
+REFERENCES, TEXTS, PAIRS, LABELS, LABEL_TEXTS = "references", "texts", "pairs", "labels", "label_texts"
+
+for _rule in (
+    Rule(
+        "reference_similarity",
+        "100·cos(image, reference), mean over the subject's references.",
+        frozenset({"image"}),
+        _against_references(reference_similarity),
+        frozenset({REFERENCES}),
+    ),
+    Rule(
+        "text_similarity",
+        "100·cos(image, its text).",
+        frozenset({"image", "text"}),
+        _text_similarity,
+        frozenset({TEXTS}),
+    ),
+    Rule(
+        "face_distance",
+        "Mean Euclidean distance between the L2-normalised face embedding and every reference's.",
+        frozenset({"face"}),
+        _against_references(face_distance),
+        frozenset({REFERENCES}),
+    ),
+    Rule("faceless_count", "1 per image without a face.", frozenset({"face"}), _faceless, is_count=True),
+    Rule(
+        "zero_shot_correct",
+        "100 when the best-matching label text is the image's label.",
+        frozenset({"image", "text"}),
+        _zero_shot,
+        frozenset({LABEL_TEXTS, LABELS}),
+        predicts_labels=True,
+    ),
+    Rule(
+        "pixel_mse",
+        "Mean squared error against the paired reference image.",
+        frozenset({"pixels"}),
+        _pixel_mse,
+        frozenset({PAIRS}),
+    ),
+    Rule(
+        "classifier_correct",
+        "100 when the classifier's argmax is the image's label.",
+        frozenset({"logits"}),
+        _classifier,
+        frozenset({LABELS}),
+        predicts_labels=True,
+    ),
+):
+    RULES.register(_rule)

@@ -1,0 +1,3 @@
+"""Importing the built-in layout modules registers their layout kinds."""
+
+from grader.submission import dlcv, dreambench, single_subject, subject_folders  # noqa: F401
