@@ -8,6 +8,7 @@ fails it is dropped and recomputed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 import threading
@@ -32,6 +33,8 @@ CREATE TABLE IF NOT EXISTS embeddings (
     PRIMARY KEY (key, encoder)
 )
 """
+# Content hashes of image files known to decode, so a re-grade checks a file by its hash instead of decoding it.
+_DECODED_SCHEMA = "CREATE TABLE IF NOT EXISTS decoded (key TEXT PRIMARY KEY)"
 
 
 def default_cache_path() -> Path:
@@ -39,6 +42,13 @@ def default_cache_path() -> Path:
 
 
 def file_digest(path: Path) -> str:
+    """SHA-256 of the file's bytes (no decoding), read once per file version within a process."""
+    stat = Path(path).stat()
+    return _digest(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=65536)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -82,7 +92,17 @@ class EmbeddingCache:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA busy_timeout=30000")
         db.execute(_SCHEMA)
+        db.execute(_DECODED_SCHEMA)
         return db
+
+    def decodes(self, key: str) -> bool:
+        """Whether an image file of content hash ``key`` was seen to decode."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM decoded WHERE key=?", (key,)).fetchone() is not None
+
+    def mark_decoded(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO decoded (key) VALUES (?)", (key,))
 
     def get_many(self, keys: Iterable[str], encoder: str) -> dict[str, tuple[np.ndarray, str]]:
         keys = list(keys)
@@ -138,6 +158,7 @@ class EmbeddingCache:
         with self._lock:
             count = self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
             self._db.execute("DELETE FROM embeddings")
+            self._db.execute("DELETE FROM decoded")
             self._db.execute("VACUUM")
         return count
 

@@ -6,19 +6,19 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from grader.cache import EmbeddingCache
 from grader.errors import ExitCode, GraderError, UsageError
-from grader.progress import rich_progress
-from grader.report import render, write_csv, write_json
-from grader.runner import GradeOptions, grade
-from grader.tasks import available_tasks, load_task
-from grader.tasks.registry import read_task_file
+
+if TYPE_CHECKING:
+    from grader.cache import EmbeddingCache
+
+# Each command imports what it needs when it runs: `grader --help` and a fully cached `grader check` never pay
+# for torch, transformers, scikit-learn or pandas.
 
 app = typer.Typer(
     help="Grade personalized text-to-image submissions exactly as the courses do.",
@@ -66,6 +66,8 @@ def _number(value: str, name: str) -> float:
 
 
 def _cache(folder: Path | None) -> EmbeddingCache:
+    from grader.cache import EmbeddingCache
+
     return EmbeddingCache(folder / "embeddings.sqlite" if folder else None)
 
 
@@ -74,33 +76,62 @@ def _fail(exc: GraderError) -> typer.Exit:
     return typer.Exit(int(exc.exit_code))
 
 
+TaskOption = Annotated[str, typer.Option(help="Task name (see `grader tasks`) or a task file.")]
+DataOption = Annotated[Path, typer.Option(help="The task's data folder (e.g. the one with metadata.json).")]
+BaselineOption = Annotated[
+    str | None, typer.Option(help="Tier to compare with (default: the task's first, e.g. boss).")
+]
+TextTemplateOption = Annotated[
+    str | None, typer.Option(help="Override the task's CLIP text, e.g. 'a {name} {text_cond}'.")
+]
+FaceModelOption = Annotated[
+    str | None, typer.Option(help="deepface model instead of the task's (e.g. Dlib); its tiers may not apply.")
+]
+FaceDetectorOption = Annotated[
+    str | None, typer.Option(help="deepface detector instead of the task's (e.g. centerface, opencv).")
+]
+ClassifierOption = Annotated[
+    list[str] | None, typer.Option(help="SUBJECT=PATH: the classifier checkpoint for a subject (repeatable).")
+]
+ThresholdOption = Annotated[
+    list[str] | None, typer.Option(help="METRIC=VALUE: a line for every subject (repeatable); tier 'custom'.")
+]
+DtypeOption = Annotated[
+    str, typer.Option(help="fp32 (as the courses) or bf16 (faster on CPUs with bf16; moves scores).")
+]
+
+
+def _grade_options(
+    baseline, models, text_template, face_model, face_detector, classifier, threshold, dtype, cache
+):  # -> GradeOptions
+    from grader.runner import GradeOptions
+
+    return GradeOptions(
+        tier=baseline,
+        models_dir=models,
+        text_template=text_template,
+        face_model=face_model,
+        face_detector=face_detector,
+        dtype=_dtype(dtype),
+        classifiers={k: Path(v) for k, v in _pairs(classifier, "--classifier").items()},
+        thresholds={k: _number(v, k) for k, v in _pairs(threshold, "--threshold").items()},
+        cache=cache,
+    )
+
+
 @app.command()
 def check(
     submission: Annotated[Path, typer.Argument(help="Submission folder or .zip.")],
-    task: Annotated[str, typer.Option(help="Task name (see `grader tasks`) or a task file.")],
-    data: Annotated[Path, typer.Option(help="The task's data folder (e.g. the one with metadata.json).")],
-    baseline: Annotated[
-        str | None, typer.Option(help="Tier to compare with (default: the task's first, e.g. boss).")
-    ] = None,
+    task: TaskOption,
+    data: DataOption,
+    baseline: BaselineOption = None,
     models: ModelsOption = None,
-    text_template: Annotated[
-        str | None, typer.Option(help="Override the task's CLIP text, e.g. 'a {name} {text_cond}'.")
-    ] = None,
-    face_model: Annotated[
-        str | None, typer.Option(help="deepface model instead of the task's (e.g. Dlib); its tiers may not apply.")
-    ] = None,
-    face_detector: Annotated[
-        str | None, typer.Option(help="deepface detector instead of the task's (e.g. centerface, opencv).")
-    ] = None,
-    classifier: Annotated[
-        list[str] | None, typer.Option(help="SUBJECT=PATH: the classifier checkpoint for a subject (repeatable).")
-    ] = None,
-    threshold: Annotated[
-        list[str] | None, typer.Option(help="METRIC=VALUE: a line for every subject (repeatable); tier 'custom'.")
-    ] = None,
-    dtype: Annotated[
-        str, typer.Option(help="fp32 (as the courses) or bf16 (faster on CPUs with bf16; moves scores).")
-    ] = "fp32",
+    text_template: TextTemplateOption = None,
+    face_model: FaceModelOption = None,
+    face_detector: FaceDetectorOption = None,
+    classifier: ClassifierOption = None,
+    threshold: ThresholdOption = None,
+    dtype: DtypeOption = "fp32",
     cache_dir: CacheDirOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every embedding afresh.")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the full result as JSON.")] = None,
@@ -111,18 +142,16 @@ def check(
 
     Exit codes: 0 all pass, 1 graded but below the baseline, 2 could not grade (usage or input), 3 model missing.
     """
+    from grader.progress import rich_progress
+    from grader.report import render, write_csv, write_json
+    from grader.runner import grade
+    from grader.tasks import load_task
+
     try:
         spec = load_task(task)
-        options = GradeOptions(
-            tier=baseline,
-            models_dir=models,
-            text_template=text_template,
-            face_model=face_model,
-            face_detector=face_detector,
-            dtype=_dtype(dtype),
-            classifiers={k: Path(v) for k, v in _pairs(classifier, "--classifier").items()},
-            thresholds={k: _number(v, k) for k, v in _pairs(threshold, "--threshold").items()},
-            cache=None if no_cache else _cache(cache_dir),
+        cache = None if no_cache else _cache(cache_dir)
+        options = _grade_options(
+            baseline, models, text_template, face_model, face_detector, classifier, threshold, dtype, cache
         )
         with rich_progress(err) as progress:
             result = grade(spec, submission, data, options, progress)
@@ -138,6 +167,42 @@ def check(
     raise typer.Exit(int(result.exit_code))
 
 
+@app.command()
+def watch(
+    submission: Annotated[Path, typer.Argument(help="Submission folder to watch.")],
+    task: TaskOption,
+    data: DataOption,
+    baseline: BaselineOption = None,
+    models: ModelsOption = None,
+    text_template: TextTemplateOption = None,
+    face_model: FaceModelOption = None,
+    face_detector: FaceDetectorOption = None,
+    classifier: ClassifierOption = None,
+    threshold: ThresholdOption = None,
+    dtype: DtypeOption = "fp32",
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Grade SUBMISSION, keep the models loaded, and re-grade whenever its images change (Ctrl-C stops).
+
+    Each re-grade prints only what changed: the images re-scored, the new means and margins, the lines crossed.
+    """
+    from grader.progress import rich_progress
+    from grader.tasks import load_task
+    from grader.watch import watch as watch_loop
+
+    try:
+        spec = load_task(task)
+        if not submission.is_dir():
+            raise UsageError(f"{submission}: watch needs a folder (a .zip does not change in place)")
+        options = _grade_options(
+            baseline, models, text_template, face_model, face_detector, classifier, threshold, dtype, _cache(cache_dir)
+        )
+        with rich_progress(err) as progress:
+            watch_loop(spec, submission, data, options, out, progress)
+    except GraderError as exc:
+        raise _fail(exc) from exc
+
+
 tasks_app = typer.Typer(help="List, check and describe task files.", invoke_without_command=True)
 app.add_typer(tasks_app, name="tasks")
 
@@ -147,6 +212,9 @@ def tasks(context: typer.Context) -> None:
     """List the tasks and their tiers (subcommands: validate, schema, kinds)."""
     if context.invoked_subcommand is not None:
         return
+    from grader.tasks import available_tasks
+    from grader.tasks.registry import read_task_file
+
     table = Table(title="Tasks")
     for column in ("task", "description", "tiers"):
         table.add_column(column)
@@ -163,6 +231,8 @@ def tasks(context: typer.Context) -> None:
 @tasks_app.command("validate")
 def tasks_validate(files: Annotated[list[Path], typer.Argument(help="Task files (.yaml) to check.")]) -> None:
     """Check task files against the schema (exit 2 naming the field at fault)."""
+    from grader.tasks.registry import read_task_file
+
     failed = 0
     for path in files:
         try:
@@ -210,6 +280,7 @@ def models_command(
 ) -> None:
     """Show each model a task needs and whether it is present (exit 3 if any is missing)."""
     from grader.encoders import ENCODERS
+    from grader.tasks import load_task
 
     try:
         spec = load_task(task)

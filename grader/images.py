@@ -17,6 +17,10 @@ def open_rgb(path: Path) -> Image.Image:
             return img.convert("RGB")
     except UnidentifiedImageError as exc:
         raise InputError(f"{path}: not a readable image ({exc.__class__.__name__})") from exc
+    except Image.DecompressionBombError as exc:
+        w, h = image_size(path)
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
+        raise InputError(f"{path}: image is {w}x{h}, over the {limit:.0f} MP safety limit") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: cannot decode image: {exc}") from exc
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from grader.cache import EmbeddingCache
 from grader.embeddings import Embeddings
-from grader.encoders import ENCODERS, BuildContext, ImageEncoder, build_encoder
+from grader.encoders import ENCODERS, BuildContext, LazyEncoder
 from grader.errors import UsageError
 from grader.metrics import AGGREGATIONS
 from grader.metrics.classification import classification_summary
@@ -20,7 +20,7 @@ from grader.result import GradeResult, ImageScore, MetricResult, Problem, Subjec
 from grader.rules import RULES
 from grader.scoring import ImageScores, score_images, select_top_k
 from grader.submission import SubjectInput, scan, unpacked
-from grader.submission.files import MANIFEST
+from grader.submission.files import MANIFEST, remembering_decodes
 from grader.tasks.schema import EncoderSpecBase, Task, Tier
 from grader.versions import library_versions
 
@@ -38,6 +38,7 @@ class GradeOptions:
     face_detector: str | None = None  # overrides the task's deepface detector_backend
     classifiers: dict[str, Path] = field(default_factory=dict)  # subject -> classifier checkpoint
     thresholds: dict[str, float] = field(default_factory=dict)  # metric -> line for every subject (tier "custom")
+    encoder_pool: dict | None = None  # encoders kept across grades (grader watch): models load once
 
 
 def check_tier(task: Task, tier: str | None) -> None:
@@ -67,19 +68,22 @@ def _labels(task: Task, spec: EncoderSpecBase) -> list[str]:
     return [m.label for m in task.metrics_of(spec).values()]
 
 
-def _build_encoders(task: Task, options: GradeOptions) -> dict[tuple, ImageEncoder]:
-    """Resolve every model before loading any, so a missing one is reported before minutes of work."""
+def _build_encoders(task: Task, options: GradeOptions) -> dict[tuple, LazyEncoder]:
+    """Resolve every model before loading any, so a missing one is reported before minutes of work. Encoders
+    are built only when something is not in the cache."""
+    pool = options.encoder_pool if options.encoder_pool is not None else {}
+    needed = [spec for spec in task.encoders() if spec.key not in pool]
     resolved = {
         spec.key: resolve(
             spec.model, options.models_dir, getattr(spec, "revision", None), purpose="/".join(_labels(task, spec))
         )
-        for spec in task.encoders()
+        for spec in needed
         if ENCODERS.get(spec.kind).hub_model
     }
-    return {
-        spec.key: build_encoder(spec, BuildContext(options.models_dir, options.classifiers, resolved.get(spec.key)))
-        for spec in task.encoders()
-    }
+    for spec in needed:
+        context = BuildContext(options.models_dir, options.classifiers, resolved.get(spec.key))
+        pool[spec.key] = LazyEncoder(spec, context)
+    return {spec.key: pool[spec.key] for spec in task.encoders()}
 
 
 def _paths_for(task: Task, spec: EncoderSpecBase, subjects: list[SubjectInput]) -> list[Path]:
@@ -250,7 +254,8 @@ def grade(
     check_tier(running, tier_name)
     tier = running.tiers[tier_name] if tier_name else None
     with unpacked(submission) as folder:
-        subjects, problems = scan(running.layout, folder, data_dir)
+        with remembering_decodes(options.cache):
+            subjects, problems = scan(running.layout, folder, data_dir)
         problems += _unknown_line_subjects(tier_name, tier, subjects)
         encoders = _build_encoders(running, options)
         encoded = {

@@ -72,6 +72,10 @@ class EncoderKind:
     build: Callable[[Any, BuildContext], ImageEncoder]
     hub_model: bool = False  # spec.model is resolved (local folder, --models, HF cache) before building
     status: Callable[[Any, Path | None, bool], Status] | None = None  # (spec, models_dir, fetch) -> row
+    # Without building the encoder: its fingerprint and its description. With both, a grade served from the cache
+    # never builds it (nor imports torch or transformers).
+    fingerprint: Callable[[Any, BuildContext], str | None] | None = None
+    describe: Callable[[Any, BuildContext, list[str]], ModelInfo] | None = None
 
 
 ENCODERS: Registry[EncoderKind] = Registry("encoder", "t2i_grader.encoders", "grader.encoders.builtin")
@@ -80,3 +84,33 @@ ENCODERS: Registry[EncoderKind] = Registry("encoder", "t2i_grader.encoders", "gr
 def build_encoder(spec: Any, context: BuildContext) -> ImageEncoder:
     """The encoder for ``spec``, through its kind's record."""
     return ENCODERS.get(spec.kind).build(spec, context)
+
+
+class LazyEncoder:
+    """An encoder built on first use. Its fingerprint and description come from the kind's record when it has
+    them, so looking up cached embeddings needs no model, no torch and no transformers."""
+
+    def __init__(self, spec: Any, context: BuildContext) -> None:
+        self.kind = ENCODERS.get(spec.kind)
+        self.spec, self.context = spec, context
+        self._encoder: ImageEncoder | None = None
+        light = self.kind.fingerprint
+        self.fingerprint = light(spec, context) if light else self.encoder.fingerprint
+
+    @property
+    def built(self) -> bool:
+        return self._encoder is not None
+
+    @property
+    def encoder(self) -> ImageEncoder:
+        if self._encoder is None:
+            self._encoder = self.kind.build(self.spec, self.context)
+        return self._encoder
+
+    def describe(self, labels: list[str]) -> ModelInfo:
+        if self.kind.describe and not self.built:
+            return self.kind.describe(self.spec, self.context, labels)
+        return self.encoder.describe(labels)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.encoder, name)

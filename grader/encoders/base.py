@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -15,6 +13,7 @@ import numpy as np
 import torch
 import transformers
 
+from grader.encoders.fingerprints import transformers_fingerprint
 from grader.errors import ModelMissingError
 from grader.images import open_rgb
 from grader.models import ResolvedModel
@@ -86,11 +85,6 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     worker.join()
 
 
-def _weights_signature(path: Path) -> list:
-    """Weight files by name, size and mtime: cheap to read, and changes whenever the weights do."""
-    return sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in path.glob("*.safetensors"))
-
-
 class Encoder:
     """Encodes image files in batches; memory holds a couple of batches of pixels plus the embeddings."""
 
@@ -121,24 +115,7 @@ class Encoder:
 
     @property
     def fingerprint(self) -> str:
-        """Identifies everything that changes an embedding: weights, preprocessing, dtype, library versions."""
-        config = (self.resolved.path / "config.json").read_bytes()
-        processor = (self.resolved.path / "preprocessor_config.json").read_bytes()
-        parts = {
-            "kind": self.spec.kind,
-            "model": self.spec.model,
-            "revision": self.spec.revision,
-            "snapshot": str(self.resolved.path),
-            "weights": _weights_signature(self.resolved.path),
-            "config": hashlib.sha256(config).hexdigest(),
-            "processor": hashlib.sha256(processor).hexdigest(),
-            "preprocessing": self.spec.preprocessing,
-            "resize_crop": self.spec.resize_crop.model_dump() if self.spec.resize_crop else None,
-            "dtype": self.spec.dtype,
-            "transformers": transformers.__version__,
-            "torch": torch.__version__,
-        }
-        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+        return transformers_fingerprint(self.spec, self.resolved)
 
     def _image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.encoders import ENCODERS, BuildContext, EncoderKind, Status
+from grader.encoders.fingerprints import transformers_fingerprint
 from grader.errors import ModelMissingError
 from grader.models import fetch_command, locate, resolve
+from grader.result import ModelInfo
 from grader.tasks.schema import ClassifierEncoder, FaceEncoder, PixelEncoder, TransformersEncoder
 
 
@@ -26,6 +28,15 @@ def _transformers(spec: TransformersEncoder, context: BuildContext):
             f"model {model.model_id} at {model.path} ({model.source}) could not be loaded as a {spec.kind} "
             f"checkpoint: {exc}"
         ) from exc
+
+
+def _hub_fingerprint(spec: TransformersEncoder, context: BuildContext) -> str:
+    return transformers_fingerprint(spec, context.resolved)
+
+
+def _hub_describe(spec: TransformersEncoder, context: BuildContext, labels: list[str]) -> ModelInfo:
+    r = context.resolved
+    return ModelInfo(labels, r.model_id, r.source, str(r.path), _hub_fingerprint(spec, context), r.is_test_model)
 
 
 def _hub_status(spec: TransformersEncoder, models_dir: Path | None, fetch: bool) -> Status:
@@ -69,11 +80,12 @@ def _classifier(spec: ClassifierEncoder, context: BuildContext):
 
 
 IMAGE, TEXT = frozenset({"image"}), frozenset({"image", "text"})
+HUB = {"hub_model": True, "status": _hub_status, "fingerprint": _hub_fingerprint, "describe": _hub_describe}
 
 for _kind in (
-    EncoderKind("dinov2", TransformersEncoder, IMAGE, _transformers, hub_model=True, status=_hub_status),
-    EncoderKind("vit", TransformersEncoder, IMAGE, _transformers, hub_model=True, status=_hub_status),
-    EncoderKind("clip", TransformersEncoder, TEXT, _transformers, hub_model=True, status=_hub_status),
+    EncoderKind("dinov2", TransformersEncoder, IMAGE, _transformers, **HUB),
+    EncoderKind("vit", TransformersEncoder, IMAGE, _transformers, **HUB),
+    EncoderKind("clip", TransformersEncoder, TEXT, _transformers, **HUB),
     EncoderKind("deepface", FaceEncoder, frozenset({"face"}), _deepface, status=_deepface_status),
     EncoderKind(
         "pixels",

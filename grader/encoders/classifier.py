@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from grader.encoders.base import ProgressCallback, batched
+from grader.encoders import ProgressCallback
+from grader.encoders.base import batched
 from grader.errors import ModelMissingError
 from grader.images import open_rgb
 from grader.preprocess import resize_short_edge, to_normalized_tensor

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.encoders.base import ProgressCallback
+from grader.encoders import ProgressCallback
 from grader.errors import InputError, ModelMissingError
 from grader.faces.weights import prepare
 from grader.result import ModelInfo

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.encoders.base import ProgressCallback
+from grader.encoders import ProgressCallback
 from grader.images import open_rgb
 from grader.result import ModelInfo
 from grader.tasks.schema import PixelEncoder

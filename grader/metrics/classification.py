@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -26,6 +25,8 @@ def classification_summary(
 ) -> dict:
     """Accuracy (scikit-learn's ``accuracy_score``), per-class accuracy, confusion matrix and the most and least
     confident cases for the true label."""
+    from sklearn.metrics import accuracy_score, confusion_matrix  # ~1.3 s to import: only when classifying
+
     labels = sorted(set(true) | set(predicted), key=lambda x: (len(x), x))
     matrix = confusion_matrix(true, predicted, labels=labels)
     per_class = {

@@ -6,10 +6,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from grader.result import GradeResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -30,6 +32,8 @@ def write_json(result: GradeResult, path: Path) -> None:
 
 def images_frame(result: GradeResult) -> pd.DataFrame:
     """One row per graded image: subject, file, one column per metric."""
+    import pandas as pd  # only when a table is asked for: it costs half a second to import
+
     rows = [
         {"subject": i.subject, "file": i.file, **i.scores, **i.details, "flags": "; ".join(i.flags)}
         for i in result.images

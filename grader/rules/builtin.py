@@ -24,9 +24,9 @@ def subject_texts(rin: RuleInput) -> list[str] | None:
 
 
 def note_long_texts(rin: RuleInput, texts: list[str]) -> None:
-    encoder = rin.embeddings.encoder
-    for text in encoder.too_long(sorted(set(texts))):
-        rin.notes.append(f"{rin.subject.subject}: text over {encoder.max_tokens} tokens, cut to the limit: {text!r}")
+    """Call after the texts were embedded: notes each one that was cut to the encoder's token limit."""
+    for text, limit in rin.embeddings.truncated(texts):
+        rin.notes.append(f"{rin.subject.subject}: text over {limit} tokens, cut to the limit: {text!r}")
 
 
 def _kept(rin: RuleInput) -> np.ndarray:
@@ -62,9 +62,9 @@ def _text_similarity(rin: RuleInput) -> ImageScores | None:
     if texts is None:
         return None
     texts = [t for t, k in zip(texts, keep, strict=True) if k]
-    note_long_texts(rin, texts)
     generated = rin.embeddings.of([p for p, k in zip(rin.subject.images, keep, strict=True) if k])
     values[keep] = text_similarity(generated, rin.embeddings.texts(texts))
+    note_long_texts(rin, texts)
     return ImageScores(values)
 
 
@@ -88,8 +88,8 @@ def _zero_shot(rin: RuleInput) -> ImageScores:
     subject = rin.subject
     ids = sorted(subject.label_names, key=lambda x: (len(x), x))
     texts = [(rin.metric.text_template or "").format(label=subject.label_names[i], id=i) for i in ids]
-    note_long_texts(rin, texts)
     best, probabilities = zero_shot_predict(rin.embeddings.of(subject.images), rin.embeddings.texts(texts))
+    note_long_texts(rin, texts)
     predicted = [ids[b] for b in best]
     p_true = [f"{float(probabilities[n, ids.index(t)]):.4f}" for n, t in enumerate(subject.labels)]
     details = _label_details(subject.labels, predicted, p_true, subject.label_names)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.cache import EmbeddingCache, file_digest
 from grader.errors import InputError
 from grader.images import image_size, open_rgb
 from grader.result import Problem
@@ -40,10 +44,35 @@ def natural_key(path: Path) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
+# The cache of the grade in progress, if any: it remembers which file contents decode, so a re-grade reads the
+# bytes (for their hash) but decodes nothing it decoded before.
+_decode_memo: ContextVar[EmbeddingCache | None] = ContextVar("decode_memo", default=None)
+
+
+@contextmanager
+def remembering_decodes(cache: EmbeddingCache | None) -> Iterator[None]:
+    token = _decode_memo.set(cache)
+    try:
+        yield
+    finally:
+        _decode_memo.reset(token)
+
+
+def _decode(path: Path) -> None:
+    """Raise InputError if ``path`` does not decode; contents that decoded before are not decoded again."""
+    cache = _decode_memo.get()
+    digest = file_digest(path) if cache is not None else ""
+    if cache is not None and cache.decodes(digest):
+        return
+    open_rgb(path)
+    if cache is not None:
+        cache.mark_decoded(digest)
+
+
 def check_image(path: Path, subject: str | None, expected_size: tuple[int, int] | None = None) -> Problem | None:
     """None for a good image; an error if it cannot be decoded; a warning if its size is off."""
     try:
-        open_rgb(path)
+        _decode(path)
     except InputError as exc:
         return Problem(str(path), f"{exc.args[0].removeprefix(f'{path}: ')}; left out of the grade", subject)
     if expected_size is not None and image_size(path) != tuple(expected_size):

@@ -1,0 +1,99 @@
+"""``grader watch``: grade once, keep the models loaded, re-grade when images change, print what changed.
+
+The loop students run while they tune a LoRA scale or an IP-Adapter weight in another window. Changes come from
+watchfiles (debounced); each re-grade reuses the loaded encoders and the embedding cache, so only the changed
+images are encoded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from rich.console import Console
+
+from grader.errors import GraderError
+from grader.progress import ProgressReporter, SilentProgress
+from grader.report import render
+from grader.result import GradeResult
+from grader.runner import GradeOptions, grade
+from grader.tasks.schema import Task
+
+
+def _scores(result: GradeResult) -> dict[tuple[str, str], dict[str, float]]:
+    return {(i.subject, i.file): i.scores for i in result.images}
+
+
+def describe_changes(before: GradeResult, after: GradeResult) -> list[str]:
+    """What a re-grade changed, in lines a person reads: images re-scored, means moved, lines crossed."""
+    lines = []
+    old, new = _scores(before), _scores(after)
+    labels = {name: m.label for s in after.subjects for name, m in s.metrics.items()}
+    for key in sorted(set(old) | set(new)):
+        if key not in new:
+            lines.append(f"{key[1]}: gone")
+        elif old.get(key) != new[key]:
+            scores = ", ".join(f"{labels.get(name, name)} {value:.2f}" for name, value in new[key].items())
+            lines.append(f"{key[1]}: re-scored ({scores})" if key in old else f"{key[1]}: new ({scores})")
+    previous = {s.subject: s for s in before.subjects}
+    for subject in after.subjects:
+        was = previous.get(subject.subject)
+        for name, m in subject.metrics.items():
+            p = was.metrics.get(name) if was else None
+            if p is not None and p.value == m.value and p.passed == m.passed:
+                continue
+            moved = f"{p.value:.4g} -> " if p is not None and p.value is not None else ""
+            value = "-" if m.value is None else f"{m.value:.4g}"
+            margin = "" if m.margin is None else f" (margin {m.margin:+.4g})"
+            crossed = ""
+            if p is not None and p.passed is not None and m.passed is not None and p.passed != m.passed:
+                crossed = f"  now {'above' if m.passed else 'below'} the line {m.threshold:g}"
+            lines.append(f"{subject.subject} {m.label}: {moved}{value}{margin}{crossed}")
+    if before.verdict != after.verdict:
+        lines.append(f"verdict: {before.verdict.value} -> {after.verdict.value} (exit code {int(after.exit_code)})")
+    else:
+        lines.append(f"verdict: {after.verdict.value} (exit code {int(after.exit_code)})")
+    return lines
+
+
+def _relevant(changes: set, extensions: set[str]) -> list[str]:
+    return sorted({Path(path).name for _, path in changes if Path(path).suffix.lower() in extensions})
+
+
+def watch(
+    task: Task,
+    submission: Path,
+    data: Path,
+    options: GradeOptions,
+    out: Console,
+    progress: ProgressReporter | None = None,
+    stop: threading.Event | None = None,
+    changes: Iterable[set] | None = None,
+) -> GradeResult:
+    """Grade, then re-grade on every change until ``stop`` is set (or Ctrl-C); returns the last result."""
+    from watchfiles import watch as watch_files
+
+    options.encoder_pool = {} if options.encoder_pool is None else options.encoder_pool  # models stay loaded
+    result = grade(task, submission, data, options, progress or SilentProgress())
+    render(result, out)
+    out.print(f"[bold]watching {submission}[/] for changed images (Ctrl-C to stop)", highlight=False)
+    extensions = {e.lower() for e in task.layout.extensions}
+    stream = changes if changes is not None else watch_files(submission, stop_event=stop, debounce=800)
+    try:
+        for batch in stream:
+            names = _relevant(batch, extensions)
+            if not names:
+                continue
+            out.rule(f"changed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}")
+            try:
+                latest = grade(task, submission, data, options, SilentProgress())
+            except GraderError as exc:
+                out.print(f"[red]could not grade:[/] {exc}", highlight=False)
+                continue
+            for line in describe_changes(result, latest):
+                out.print(f"  {line}", highlight=False, soft_wrap=True)
+            result = latest
+    except KeyboardInterrupt:
+        out.print("stopped watching", highlight=False)
+    return result

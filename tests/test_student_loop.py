@@ -1,0 +1,100 @@
+"""The student's loop: a cached re-grade loads no model library and decodes nothing; `grader watch` re-grades."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+import grader.submission.files as submission_files
+from grader.cache import EmbeddingCache
+from grader.runner import GradeOptions, grade
+from grader.tasks import load_task
+from grader.watch import watch
+
+HEAVY = ("torch", "transformers", "sklearn", "deepface", "diffusers", "pandas")
+
+
+def _cli(args: list[str], cache: Path, importtime: bool = False) -> subprocess.CompletedProcess:
+    env = {**os.environ, "T2I_GRADER_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+    flags = ["-X", "importtime"] if importtime else []
+    code = "import sys; from grader.cli import main; sys.argv[0] = 'grader'; main()"
+    return subprocess.run(
+        [sys.executable, *flags, "-c", code, *args], env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_a_cached_regrade_imports_no_model_library(ml2025, tiny_models, tmp_path):
+    args = ["check", str(ml2025 / "submission"), "--task", "ml2025-hw10", "--data", str(ml2025 / "data")]
+    args += ["--models", str(tiny_models)]
+    cold = _cli(args, tmp_path / "cache")
+    assert cold.returncode in (0, 1), cold.stderr
+    warm = _cli(args, tmp_path / "cache", importtime=True)
+    assert warm.returncode == cold.returncode
+    imported = set(re.findall(r"import time:\s+\d+ \|\s+\d+ \|\s+([\w.]+)$", warm.stderr, re.MULTILINE))
+    assert "grader.runner" in imported  # the hook saw the grade's imports
+    assert not {m for m in imported if m.split(".")[0] in HEAVY}
+    table = [line for line in warm.stdout.splitlines() if "object-" in line]
+    assert table == [line for line in cold.stdout.splitlines() if "object-" in line]
+
+
+def test_help_imports_neither_numpy_nor_pydantic(tmp_path):
+    res = _cli(["--help"], tmp_path / "cache", importtime=True)
+    assert res.returncode == 0
+    imported = set(re.findall(r"\|\s+([\w.]+)$", res.stderr, re.MULTILINE))
+    assert not {m for m in imported if m.split(".")[0] in ("numpy", "pydantic", "torch", *HEAVY)}
+
+
+def test_a_cached_regrade_decodes_no_image_and_builds_no_encoder(ml2025, tiny_models, tmp_path, monkeypatch):
+    task = load_task("ml2025-hw10")
+    options = GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(tmp_path / "e.sqlite"))
+    first = grade(task, ml2025 / "submission", ml2025 / "data", options)
+    decoded = []
+    real = submission_files.open_rgb
+    monkeypatch.setattr(submission_files, "open_rgb", lambda path: decoded.append(path) or real(path))
+    options.encoder_pool = {}
+    again = grade(task, ml2025 / "submission", ml2025 / "data", options)
+    assert decoded == []
+    assert not any(encoder.built for encoder in options.encoder_pool.values())
+    assert [s.metrics["dino"].value for s in again.subjects] == [s.metrics["dino"].value for s in first.subjects]
+
+
+def _wait_for(buffer: io.StringIO, text: str, seconds: float = 120) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in buffer.getvalue():
+            return buffer.getvalue()
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared in:\n{buffer.getvalue()}")
+
+
+def test_watch_regrades_a_changed_image_and_says_what_moved(ml2025, tiny_models, tmp_path):
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, force_terminal=False)
+    options = GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(tmp_path / "e.sqlite"))
+    stop = threading.Event()
+    args = (load_task("ml2025-hw10"), ml2025 / "submission", ml2025 / "data", options, console)
+    worker = threading.Thread(target=watch, args=args, kwargs={"stop": stop}, daemon=True)
+    worker.start()
+    try:
+        _wait_for(buffer, "watching")
+        time.sleep(1.0)  # let the watcher settle before the change
+        shutil.copyfile(ml2025 / "submission/object-2/3.png", ml2025 / "submission/object-1/0.png")
+        text = _wait_for(buffer, "verdict:")
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
+    after = text.split("changed: ", 1)[1]
+    assert after.startswith("0.png")
+    assert re.search(r"object-1/0\.png: re-scored \(DINO -?\d+\.\d\d, CLIP-T -?\d+\.\d\d\)", after)
+    assert re.search(r"object-1 DINO: -?[\d.]+ -> -?[\d.]+", after)
+    assert "object-2" not in after.split("verdict:")[0].replace("object-1/0.png", "")
