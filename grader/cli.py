@@ -101,6 +101,20 @@ DtypeOption = Annotated[
 ]
 
 
+HtmlOption = Annotated[
+    Path | None, typer.Option("--html", help="Write a self-contained HTML report (images as thumbnails).")
+]
+
+
+def _write_html(result, submission: Path, path: Path) -> None:
+    from grader.report.html import write_html
+    from grader.submission import unpacked
+
+    with unpacked(submission) as folder:  # a zip is unpacked again for its thumbnails
+        write_html(result, path, folder)
+    out.print(f"[dim]HTML report written to {path} (open it in a browser)[/]", highlight=False)
+
+
 def _grade_options(
     baseline, models, text_template, face_model, face_detector, classifier, threshold, dtype, cache
 ):  # -> GradeOptions
@@ -136,6 +150,7 @@ def check(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every embedding afresh.")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the full result as JSON.")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write per-image scores as CSV.")] = None,
+    html_path: HtmlOption = None,
     per_image: Annotated[bool, typer.Option(help="Also print every image's scores.")] = False,
 ) -> None:
     """Grade SUBMISSION and compare it with a baseline tier.
@@ -164,6 +179,8 @@ def check(
     if csv_path:
         write_csv(result, csv_path)
         out.print(f"[dim]CSV written to {csv_path}[/]", highlight=False)
+    if html_path:
+        _write_html(result, submission, html_path)
     raise typer.Exit(int(result.exit_code))
 
 
@@ -308,12 +325,13 @@ def demo(
     task: Annotated[
         str, typer.Option(help="face-identity: real offline face models; ml2025-hw10: tiny test models.")
     ] = "face-identity",
+    html_path: HtmlOption = None,
 ) -> None:
     """Grade a bundled example submission offline."""
     from grader.demo import run_demo
 
     try:
-        code = run_demo(task, out, err)
+        code = run_demo(task, out, err, html_path)
     except GraderError as exc:
         raise _fail(exc) from exc
     raise typer.Exit(int(code))

@@ -6,6 +6,8 @@ for its models, so its scores carry no meaning.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 
 from grader.cache import EmbeddingCache
@@ -51,7 +53,7 @@ def _ml2025(out: Console):
 DEMOS = {"face-identity": _face_identity, "ml2025-hw10": _ml2025}
 
 
-def run_demo(name: str, out: Console, err: Console) -> ExitCode:
+def run_demo(name: str, out: Console, err: Console, html: Path | None = None) -> ExitCode:
     if name not in DEMOS:
         raise UsageError(f"no demo for {name!r}; demos: {', '.join(DEMOS)}")
     task, submission, data, options = DEMOS[name](out)
@@ -59,6 +61,11 @@ def run_demo(name: str, out: Console, err: Console) -> ExitCode:
     with rich_progress(err) as progress:
         result = grade(task, submission, data, options, progress)
     render(result, out, per_image=True)
+    if html is not None:
+        from grader.report.html import write_html
+
+        write_html(result, html, submission)
+        out.print(f"[dim]HTML report written to {html} (open it in a browser)[/]", highlight=False)
     if result.uses_test_models:
         out.print(
             f"[dim]`grader check` would exit {int(result.exit_code)} on this result; the demo exits 0 because the "

@@ -79,6 +79,7 @@ class SubjectResult:
     metrics: dict[str, MetricResult]
     problems: list[Problem] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # gates that failed, whatever the tier
+    references: list[str] = field(default_factory=list)  # the reference images the subject was compared with
 
     @property
     def verdict(self) -> Verdict:
@@ -167,6 +168,7 @@ class GradeResult:
                 "metrics": {k: {**asdict(m), "passed": m.passed, "margin": m.margin} for k, m in s.metrics.items()},
                 "problems": [asdict(p) for p in s.problems],
                 "failures": s.failures,
+                "references": s.references,
             }
 
         return {

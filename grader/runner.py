@@ -166,6 +166,7 @@ def _subject_result(
         metrics,
         [_relative_problem(p, folder) for p in subject.problems],
         failures,
+        [str(p) for p in subject.references],
     )
     return result, images
 

@@ -137,6 +137,12 @@ def images_table(result: GradeResult) -> Table:
 
 
 def verdict_line(result: GradeResult) -> str:
+    head, rest = verdict_sentence(result)
+    return f"[{_STYLE[result.verdict]}]{head}[/] ({rest})"
+
+
+def verdict_sentence(result: GradeResult) -> tuple[str, str]:
+    """The verdict in words, and its tally: what every view of a result says first."""
     counts = {v: sum(s.verdict is v for s in result.subjects) for v in Verdict}
     summary = ", ".join(f"{n} {v.value.lower()}" for v, n in counts.items() if n)
     text = {
@@ -148,7 +154,7 @@ def verdict_line(result: GradeResult) -> str:
     }[result.verdict]
     passed, total = result.passed_count
     tally = f"passed {passed}/{total}; " if result.tier and total > 1 else ""
-    return f"[{_STYLE[result.verdict]}]{text}[/] ({tally}{summary}; exit code {int(result.exit_code)})"
+    return text, f"{tally}{summary}; exit code {int(result.exit_code)}"
 
 
 def render(result: GradeResult, console: Console, per_image: bool = False) -> None:

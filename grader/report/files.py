@@ -14,12 +14,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -27,7 +30,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_json(result: GradeResult, path: Path) -> None:
-    _atomic_write(path, json.dumps(result.to_dict(), indent=2) + "\n")
+    atomic_write(path, json.dumps(result.to_dict(), indent=2) + "\n")
 
 
 def images_frame(result: GradeResult) -> pd.DataFrame:
@@ -48,4 +51,4 @@ def _metric_names(result: GradeResult) -> list[str]:
 
 
 def write_csv(result: GradeResult, path: Path) -> None:
-    _atomic_write(path, images_frame(result).to_csv(index=False))
+    atomic_write(path, images_frame(result).to_csv(index=False))

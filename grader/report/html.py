@@ -1,0 +1,151 @@
+"""The HTML view of one GradeResult: one self-contained page (thumbnails inline, no scripts, no network).
+
+The page computes no score: it orders, formats and compares what the result holds, like the console view.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.report.console import verdict_sentence
+from grader.report.problems import group_problems
+from grader.result import GradeResult, ImageScore, MetricResult, SubjectResult, meets
+
+THUMB_PX = 256
+NO_FACE = "no face"
+
+
+@dataclass
+class Thumb:
+    src: str  # data URI, or "" when the file could not be read
+    alt: str
+    href: str = ""  # the full-size file, when the submission is a folder
+
+
+@dataclass
+class ImageView:
+    thumb: Thumb
+    file: str
+    scores: list[tuple[str, str]]
+    flags: list[str] = field(default_factory=list)
+    below: bool = False
+
+
+@dataclass
+class SubjectView:
+    result: SubjectResult
+    metrics: list[MetricResult]
+    references: list[Thumb]
+    images: list[ImageView]
+    faceless: list[ImageView]
+    sort_label: str
+
+
+def thumbnail(path: Path, alt: str, link: bool) -> Thumb:
+    """A JPEG thumbnail as a data URI (the page must open offline and travel as one file)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+            img.thumbnail((THUMB_PX, THUMB_PX))
+            buffer = io.BytesIO()
+            img.save(buffer, "JPEG", quality=80)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return Thumb("", f"{alt} (could not be read)")
+    src = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return Thumb(src, alt, path.resolve().as_uri() if link else "")
+
+
+def bar(metric: MetricResult) -> dict | None:
+    """Where the score and its line sit on a 0-100 % track (the line in the middle); None without both."""
+    if metric.value is None or metric.threshold is None:
+        return None
+    span = max(abs(metric.value - metric.threshold) * 1.25, abs(metric.threshold) * 0.1, 1e-9)
+    position = 50 + 50 * (metric.value - metric.threshold) / span
+    return {"value": max(0.0, min(100.0, position)), "passed": metric.passed}
+
+
+def _sort_metric(subject: SubjectResult) -> MetricResult | None:
+    with_line = [m for m in subject.metrics.values() if m.threshold is not None and not m.is_count]
+    scores = [m for m in subject.metrics.values() if not m.is_count]
+    return (with_line or scores or [None])[0]
+
+
+def _image_view(image: ImageScore, subject: SubjectResult, root: Path, link: bool) -> ImageView:
+    labels = {n: m.label for n, m in subject.metrics.items()}
+    scores = [(labels.get(n, n), f"{v:.2f}") for n, v in image.scores.items()]
+    below = [
+        labels.get(n, n)
+        for n, v in image.scores.items()
+        if (m := subject.metrics.get(n)) and m.threshold is not None and not meets(v, m.threshold, m.higher_is_better)
+    ]
+    flags = list(image.flags) + [f"{label} below the line" for label in below]
+    flags += [f"{k}: {v}" for k, v in image.details.items() if k in ("label_name", "predicted_name")]
+    alt = f"{subject.subject} {image.file}: " + ", ".join(f"{label} {value}" for label, value in scores)
+    return ImageView(thumbnail(root / image.file, alt, link), image.file, scores, flags, bool(below))
+
+
+def subject_views(result: GradeResult, root: Path) -> list[SubjectView]:
+    link = root.is_dir() and Path(result.submission).is_dir()
+    views = []
+    for subject in result.subjects:
+        images = [i for i in result.images if i.subject == subject.subject]
+        key = _sort_metric(subject)
+
+        def order(image: ImageScore, key: MetricResult | None = key) -> float:
+            if key is None or key.metric not in image.scores:
+                return float("inf")
+            value = image.scores[key.metric]
+            return value if key.higher_is_better else -value  # worst first
+
+        faced = sorted((i for i in images if NO_FACE not in i.flags), key=order)
+        faceless = [i for i in images if NO_FACE in i.flags]
+        references = [
+            thumbnail(Path(p), f"{subject.subject} reference {Path(p).name}", False) for p in subject.references
+        ]
+        views.append(
+            SubjectView(
+                subject,
+                list(subject.metrics.values()),
+                references,
+                [_image_view(i, subject, root, link) for i in faced],
+                [_image_view(i, subject, root, link) for i in faceless],
+                key.label if key else "",
+            )
+        )
+    return views
+
+
+def render_html(result: GradeResult, root: Path) -> str:
+    """The page for ``result``; ``root`` is the folder the result's image paths are relative to."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("grader.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["bar"] = bar
+    head, tally = verdict_sentence(result)
+    classification = {k.split(":", 1)[1]: v for k, v in result.extras.items() if "confusion_matrix" in v}
+    return env.get_template("report.html.j2").render(
+        result=result,
+        verdict_head=head,
+        verdict_tally=tally,
+        subjects=subject_views(result, root),
+        problems=group_problems(result.all_problems),
+        classification=classification,
+        templates=result.settings.get("text_templates") or {},
+        manifest=result.settings.get("manifest"),
+    )
+
+
+def write_html(result: GradeResult, path: Path, root: Path) -> None:
+    from grader.report.files import atomic_write
+
+    atomic_write(path, render_html(result, root))

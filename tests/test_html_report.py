@@ -1,0 +1,91 @@
+"""The HTML report: one self-contained page per grade, checked as a file and in a real browser."""
+
+from __future__ import annotations
+
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from grader.cli import app
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[dict] = []
+        self.external: list[str] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs)
+        if tag == "script":
+            self.scripts += 1
+        for key in ("src", "href"):
+            if str(attrs.get(key, "")).startswith(("http:", "https:", "//")):
+                self.external.append(attrs[key])
+
+
+@pytest.fixture(scope="module")
+def ml2025_report(tmp_path_factory, grader_tiny_models) -> tuple[Path, Path]:
+    from grader.testing.synthetic import build_ml2025_fixture
+
+    root = tmp_path_factory.mktemp("html")
+    data, submission = build_ml2025_fixture(root / "ml2025")
+    page = root / "report.html"
+    args = ["check", str(submission), "--task", "ml2025-hw10", "--data", str(data)]
+    res = CliRunner().invoke(app, [*args, "--models", str(grader_tiny_models), "--html", str(page)])
+    assert res.exit_code == 1, res.output  # random test models stay below the boss line
+    return page, submission
+
+
+def test_the_page_is_self_contained_and_shows_every_image(ml2025_report):
+    page, _ = ml2025_report
+    tags = _Tags()
+    tags.feed(page.read_text("utf-8"))
+    assert page.stat().st_size < 5_000_000
+    assert not tags.external and tags.scripts == 0
+    generated = [i for i in tags.images if "/" in i["alt"].split(":")[0]]
+    assert len(generated) == 90 and all(i["src"].startswith("data:image/jpeg;base64,") for i in generated)
+    assert len(tags.images) == 96  # and the six references
+    assert all(i["alt"] for i in tags.images)
+    text = page.read_text("utf-8")
+    assert "FAIL - below the &#39;boss&#39; line" in text and "TEST MODELS" in text
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_the_page_in_a_real_browser(ml2025_report, tmp_path):
+    browser_path = _chromium()
+    if browser_path is None:
+        pytest.skip("no chromium on this machine (CI installs Debian's chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    page_path, _ = ml2025_report
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_path.as_uri())
+        page.wait_for_load_state("load")
+        verdict = page.inner_text("#verdict")
+        figures = page.locator("figure img").count()
+        widths = page.evaluate("[...document.images].map(i => i.naturalWidth)")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(page_path.as_uri())
+        overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        browser.close()
+    assert verdict == "FAIL - below the 'boss' line"
+    assert figures == 90
+    assert len(widths) == 96 and min(widths) > 0
+    assert errors == []
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    assert overflow <= 1  # on a phone wide tables scroll inside themselves; the page does not
