@@ -108,10 +108,8 @@ HtmlOption = Annotated[
 
 def _write_html(result, submission: Path, path: Path) -> None:
     from grader.report.html import write_html
-    from grader.submission import unpacked
 
-    with unpacked(submission) as folder:  # a zip is unpacked again for its thumbnails
-        write_html(result, path, folder)
+    write_html(result, path, submission)
     out.print(f"[dim]HTML report written to {path} (open it in a browser)[/]", highlight=False)
 
 

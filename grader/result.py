@@ -26,6 +26,9 @@ class Problem:
     severity: str = "error"  # "error" makes the grade incomplete; "warning" is informational
 
 
+NO_FACE = "no face"  # the flag of an image in which the face encoder found no face
+
+
 @dataclass
 class ImageScore:
     subject: str

@@ -16,7 +16,7 @@ from grader.metrics import AGGREGATIONS
 from grader.metrics.classification import classification_summary
 from grader.models import resolve
 from grader.progress import ProgressReporter, SilentProgress
-from grader.result import GradeResult, ImageScore, MetricResult, Problem, SubjectResult, meets
+from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, Problem, SubjectResult, meets
 from grader.rules import RULES
 from grader.scoring import ImageScores, score_images, select_top_k
 from grader.submission import SubjectInput, scan, unpacked
@@ -154,7 +154,7 @@ def _subject_result(
     selected = set(kept.tolist())
     for i, path in enumerate(subject.images):
         scores = {k: float(v.values[i]) for k, v in scored.items() if not np.isnan(v.values[i])}
-        flags = ["no face"] if has_face is not None and not has_face[i] else []
+        flags = [NO_FACE] if has_face is not None and not has_face[i] else []
         if running.selection and i in selected:
             flags.append(f"kept (top {running.selection.k})")
         details = {k: d for s in scored.values() if s.details for k, d in s.details[i].items()}

@@ -123,3 +123,15 @@ def test_grading_never_modifies_inputs(ml2025, tiny_models, tmp_path):
     res = check(ml2025, tiny_models, "--json", str(tmp_path / "r.json"), "--csv", str(tmp_path / "r.csv"))
     assert res.exit_code == 2
     assert _digest(ml2025) == before
+
+
+def test_an_image_over_the_decompression_bomb_limit_is_a_problem_naming_it(tmp_path):
+    from PIL import Image
+
+    from grader.submission.files import check_image
+
+    path = tmp_path / "huge.png"
+    Image.new("1", (20000, 20000)).save(path)  # a small file that decodes to 400 MP
+    problem = check_image(path, "object-1")
+    assert problem is not None and problem.file == str(path) and problem.severity == "error"
+    assert "too large to decode safely" in problem.message and "400000000 pixels" in problem.message

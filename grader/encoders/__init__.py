@@ -75,7 +75,7 @@ class EncoderKind:
     # Without building the encoder: its fingerprint and its description. With both, a grade served from the cache
     # never builds it (nor imports torch or transformers).
     fingerprint: Callable[[Any, BuildContext], str | None] | None = None
-    describe: Callable[[Any, BuildContext, list[str]], ModelInfo] | None = None
+    describe: Callable[[Any, BuildContext, str | None, list[str]], ModelInfo] | None = None  # (.., fingerprint, ..)
 
 
 ENCODERS: Registry[EncoderKind] = Registry("encoder", "t2i_grader.encoders", "grader.encoders.builtin")
@@ -109,7 +109,7 @@ class LazyEncoder:
 
     def describe(self, labels: list[str]) -> ModelInfo:
         if self.kind.describe and not self.built:
-            return self.kind.describe(self.spec, self.context, labels)
+            return self.kind.describe(self.spec, self.context, self.fingerprint, labels)
         return self.encoder.describe(labels)
 
     def __getattr__(self, name: str) -> Any:

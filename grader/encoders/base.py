@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import transformers
 
-from grader.encoders.fingerprints import transformers_fingerprint
+from grader.encoders.fingerprints import hub_model_info, transformers_fingerprint
 from grader.errors import ModelMissingError
 from grader.images import open_rgb
 from grader.models import ResolvedModel
@@ -113,7 +113,7 @@ class Encoder:
             ) from exc
         return model.to(self.device, dtype=self.dtype).eval()
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         return transformers_fingerprint(self.spec, self.resolved)
 
@@ -138,8 +138,7 @@ class Encoder:
         return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
 
     def describe(self, labels: list[str]) -> ModelInfo:
-        r = self.resolved
-        return ModelInfo(labels, r.model_id, r.source, str(r.path), self.fingerprint, r.is_test_model)
+        return hub_model_info(self.resolved, self.fingerprint, labels)
 
     def cache_extra(self, path: Path) -> str:
         """What besides the vector the cache must keep for ``path`` (nothing for plain embeddings)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.encoders import ENCODERS, BuildContext, EncoderKind, Status
-from grader.encoders.fingerprints import transformers_fingerprint
+from grader.encoders.fingerprints import hub_model_info, transformers_fingerprint
 from grader.errors import ModelMissingError
 from grader.models import fetch_command, locate, resolve
 from grader.result import ModelInfo
@@ -34,9 +34,8 @@ def _hub_fingerprint(spec: TransformersEncoder, context: BuildContext) -> str:
     return transformers_fingerprint(spec, context.resolved)
 
 
-def _hub_describe(spec: TransformersEncoder, context: BuildContext, labels: list[str]) -> ModelInfo:
-    r = context.resolved
-    return ModelInfo(labels, r.model_id, r.source, str(r.path), _hub_fingerprint(spec, context), r.is_test_model)
+def _hub_describe(spec: TransformersEncoder, context: BuildContext, fingerprint: str, labels: list[str]) -> ModelInfo:
+    return hub_model_info(context.resolved, fingerprint, labels)
 
 
 def _hub_status(spec: TransformersEncoder, models_dir: Path | None, fetch: bool) -> Status:

@@ -1,4 +1,4 @@
-"""Fingerprints of transformers encoders, computed from files and package metadata alone (no torch import)."""
+"""Fingerprints and descriptions of transformers encoders, from files and package metadata alone (no torch)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from importlib.metadata import version
 from typing import Any
 
 from grader.models import ResolvedModel
+from grader.result import ModelInfo
 
 
 def _weights_signature(path) -> list:
@@ -34,3 +35,9 @@ def transformers_fingerprint(spec: Any, resolved: ResolvedModel) -> str:
         "torch": version("torch"),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def hub_model_info(resolved: ResolvedModel, fingerprint: str, labels: list[str]) -> ModelInfo:
+    """How reports name a model loaded from a folder, the HF cache or ``--models``."""
+    r = resolved
+    return ModelInfo(labels, r.model_id, r.source, str(r.path), fingerprint, r.is_test_model)

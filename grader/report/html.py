@@ -12,10 +12,9 @@ from pathlib import Path
 
 from grader.report.console import verdict_sentence
 from grader.report.problems import group_problems
-from grader.result import GradeResult, ImageScore, MetricResult, SubjectResult, meets
+from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, SubjectResult, meets
 
 THUMB_PX = 256
-NO_FACE = "no face"
 
 
 @dataclass
@@ -37,11 +36,14 @@ class ImageView:
 @dataclass
 class SubjectView:
     result: SubjectResult
-    metrics: list[MetricResult]
     references: list[Thumb]
     images: list[ImageView]
     faceless: list[ImageView]
     sort_label: str
+
+    @property
+    def metrics(self) -> list[MetricResult]:
+        return list(self.result.metrics.values())
 
 
 def thumbnail(path: Path, alt: str, link: bool) -> Thumb:
@@ -110,7 +112,6 @@ def subject_views(result: GradeResult, root: Path) -> list[SubjectView]:
         views.append(
             SubjectView(
                 subject,
-                list(subject.metrics.values()),
                 references,
                 [_image_view(i, subject, root, link) for i in faced],
                 [_image_view(i, subject, root, link) for i in faceless],
@@ -145,7 +146,10 @@ def render_html(result: GradeResult, root: Path) -> str:
     )
 
 
-def write_html(result: GradeResult, path: Path, root: Path) -> None:
+def write_html(result: GradeResult, path: Path, submission: Path) -> None:
+    """Write the page for ``result`` of ``submission`` (a folder, or a zip unpacked again for its thumbnails)."""
     from grader.report.files import atomic_write
+    from grader.submission import unpacked
 
-    atomic_write(path, render_html(result, root))
+    with unpacked(submission) as root:
+        atomic_write(path, render_html(result, root))

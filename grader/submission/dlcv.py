@@ -130,7 +130,7 @@ def plan_prompt_folders(layout: PromptFoldersLayout, data: Path, template: str |
     jobs = []
     for key, concept in spec.items():
         folder, _ = concept_references(layout, data, key, concept)
-        refs, _ = list_images(folder, layout.extensions, key) if folder.is_dir() else ([], [])
+        refs, _ = reference_folder(folder, layout.extensions, key)
         for index, prompt in enumerate(concept["prompt"]):
             text = (template or "{prompt}").format(prompt=prompt, token_name=concept["token_name"])
             jobs += [

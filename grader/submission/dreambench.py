@@ -14,7 +14,7 @@ from pathlib import Path
 from grader.errors import InputError
 from grader.layouts import LAYOUTS, Job, LayoutKind
 from grader.result import Problem
-from grader.submission.files import SubjectInput, image_folder, list_images, read_json_object, reference_folder
+from grader.submission.files import SubjectInput, image_folder, read_json_object, reference_folder
 from grader.tasks.schema import DreamBenchLayout
 
 _PROMPT = re.compile(r"""(['"])(.*?)\1\s*\.format\(""")
@@ -132,8 +132,7 @@ def plan_dreambench(layout: DreamBenchLayout, data: Path, template: str | None, 
     subjects, _ = read_dreambench(layout, data, token)
     jobs = []
     for subject in subjects:
-        folder = data / subject.name
-        refs, _ = list_images(folder, layout.extensions, subject.name) if folder.is_dir() else ([], [])
+        refs, _ = reference_folder(data / subject.name, layout.extensions, subject.name)
         for index, prompt in enumerate(subject.prompts):
             text = (template or "{prompt}").format(prompt=prompt, subject=subject.name, **{"class": subject.class_word})
             jobs += [

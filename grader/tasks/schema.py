@@ -22,9 +22,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Strict = _Strict  # the base of every spec a plugin adds: unknown keys are errors, values are frozen
-
-
 class EncoderSpecBase(_Strict):
     """What every encoder spec has. ``kind`` names a record of the encoder registry (grader.encoders); a
     subclass also has ``model`` (a field or a property): the name reports give the model."""
@@ -247,10 +244,7 @@ class MetricSpec(_Strict):
         return self
 
 
-_ImageLayout = LayoutBase
-
-
-class _OneSubjectLayout(_ImageLayout):
+class _OneSubjectLayout(LayoutBase):
     subject: str
 
     @property
@@ -258,7 +252,7 @@ class _OneSubjectLayout(_ImageLayout):
         return [self.subject]
 
 
-class SubjectFoldersLayout(_ImageLayout):
+class SubjectFoldersLayout(LayoutBase):
     """``metadata.json`` in the data folder; ``SUBMISSION/<subject>/*.jpg`` (ML2025 HW10)."""
 
     kind: Literal["subject-folders"]
@@ -301,7 +295,7 @@ class IdentityFoldersLayout(_OneSubjectLayout):
     training_dir: Candidates = Field(default=".", description="Folder of training photos.")
 
 
-class PromptFoldersLayout(_ImageLayout):
+class PromptFoldersLayout(LayoutBase):
     """Textual inversion (DLCV 2024 HW2 P3): ``input.json`` with each concept's source-image folder, prompts,
     CLIP-eval prompts and baselines; generated images in ``SUBMISSION/<key>/<prompt index>/``."""
 
@@ -323,7 +317,7 @@ class PromptFoldersLayout(_ImageLayout):
         return [self.input]
 
 
-class LabelledImagesLayout(_ImageLayout):
+class LabelledImagesLayout(LayoutBase):
     """Images whose label is in the file name: ``SUBMISSION/<subject>/*.png`` (or the submission folder itself
     as one subject), label = the first character, or the part before the first underscore."""
 
@@ -355,7 +349,7 @@ class PairedFoldersLayout(_OneSubjectLayout):
         return [c for c in self.reference_dir if c != "."]
 
 
-class DreamBenchLayout(_ImageLayout):
+class DreamBenchLayout(LayoutBase):
     """DreamBench as published: ``DATA/<subject>/NN.jpg`` reference photos and ``DATA/prompts_and_classes.txt``
     (the subject/class table and the object and live-subject prompt lists); generated images in
     ``SUBMISSION/<subject>/<prompt index>/``. A ``prompts.json`` (subject -> prompt list) in the data folder
