@@ -79,7 +79,8 @@ def _sort_metric(subject: SubjectResult) -> MetricResult | None:
 
 def _image_view(image: ImageScore, subject: SubjectResult, root: Path, link: bool) -> ImageView:
     labels = {n: m.label for n, m in subject.metrics.items()}
-    scores = [(labels.get(n, n), f"{v:.2f}") for n, v in image.scores.items()]
+    counts = {n for n, m in subject.metrics.items() if m.is_count}  # per image a 0/1 flag, shown as a flag instead
+    scores = [(labels.get(n, n), f"{v:.2f}") for n, v in image.scores.items() if n not in counts]
     below = [
         labels.get(n, n)
         for n, v in image.scores.items()

@@ -43,10 +43,14 @@ def ml2025_hw10(root: Path, rng: np.random.Generator) -> None:
 def genai2024_hw10(root: Path, rng: np.random.Generator) -> None:
     """The notebook's ``Datasets/Brad`` (photos with a caption each) and ``Datasets/prompts/validation_prompt.txt``;
     its output ``valid_image_{i}.png`` for the 25 prompts."""
-    astronaut, other = (img.resize((96, 96), Image.BICUBIC) for img in sources())
+    astronaut, other = sources()  # the variants' crop boxes are in the 512 px photo's pixels: shrink afterwards
+
+    def small(img: Image.Image) -> Image.Image:
+        return img.resize((96, 96), Image.BICUBIC)
+
     brad = root / "Datasets" / "Brad"
     for name, make in TRAINING.items():
-        _save(make(astronaut), brad / f"{name}.png")
+        _save(small(make(astronaut)), brad / f"{name}.png")
         (brad / f"{name}.txt").write_text("a photo of a man, smiling\n")
     places = ["in a garden", "on the moon", "at a desk", "in the rain", "wearing a hat"]
     prompts = [f"a photo of a man {places[i % len(places)]}, portrait {i}" for i in range(25)]
@@ -55,7 +59,7 @@ def genai2024_hw10(root: Path, rng: np.random.Generator) -> None:
     variants = list(SAME_PERSON.values())
     for i in range(25):
         image = NO_FACE(astronaut) if i == 24 else other if i == 23 else variants[i % len(variants)](astronaut)
-        _save(image.resize((96, 96), Image.BICUBIC), root / "inference" / f"valid_image_{i}.png")
+        _save(small(image), root / "inference" / f"valid_image_{i}.png")
 
 
 def dlcv2024_hw2_p3(root: Path, rng: np.random.Generator) -> None:
