@@ -160,6 +160,8 @@ def _print_sweep(result, out: Path) -> None:
     out_console.print(table)
     for subject, text in result.best.items():
         out_console.print(f"best for {subject}: {text}", highlight=False)
+    ranking = ", ".join(f"{name} ({'-' if p is None else f'{p:.0%}'})" for name, p in result.ranking)
+    out_console.print(f"settings by worst pass probability over subjects: {ranking}", highlight=False, soft_wrap=True)
     out_console.print(f"table: {out / 'sweep.csv'}; plots: {', '.join(str(p) for p in result.plots)}", highlight=False)
 
 

@@ -62,6 +62,7 @@ class SweepResult:
     table: pd.DataFrame
     plots: list[Path]
     best: dict[str, str]
+    ranking: list[tuple[str, float | None]]  # settings by their worst pass probability over subjects, best first
 
 
 def run_sweep(
@@ -93,7 +94,7 @@ def run_sweep(
     table.to_csv(out / "sweep.csv", index=False)
     best = _best(table)
     plots = [_plot(table, subject, out) for subject in table["subject"].unique()]
-    return SweepResult(table, [p for p in plots if p], best)
+    return SweepResult(table, [p for p in plots if p], best, rank_settings(table))
 
 
 def _rows(result: GradeResult, label: str, point: dict[str, float]) -> list[dict]:
@@ -107,25 +108,43 @@ def _rows(result: GradeResult, label: str, point: dict[str, float]) -> list[dict
             if m.margin is not None:
                 margins.append(m.margin)
         row["worst_margin"] = min(margins) if margins else None
+        row["pass_probability"] = subject.pass_probability
         rows.append(row)
     return rows
 
 
+def _ranked(rows: pd.DataFrame) -> pd.DataFrame:
+    """Most likely to pass first (over bootstrap resamples of the images, not one draw), then by margin."""
+    return rows.dropna(subset=["worst_margin"]).sort_values(
+        ["pass_probability", "worst_margin"], ascending=False, na_position="last"
+    )
+
+
 def _best(table: pd.DataFrame) -> dict[str, str]:
-    """Per subject: the passing setting with the largest worst-case margin (or the closest miss)."""
+    """Per subject: the setting most likely to pass, then with the largest worst-case margin (or the closest miss)."""
     best = {}
     for subject, rows in table.groupby("subject", sort=False):
-        ranked = rows.dropna(subset=["worst_margin"]).sort_values("worst_margin", ascending=False)
+        ranked = _ranked(rows)
         if ranked.empty:
             continue
         top = ranked.iloc[0]
         passing = top["verdict"] == "PASS"
+        chance = "" if pd.isna(top["pass_probability"]) else f", pass probability {top['pass_probability']:.0%}"
         best[subject] = (
-            f"{top['setting']} (passes, worst margin {top['worst_margin']:+.2f})"
+            f"{top['setting']} (passes, worst margin {top['worst_margin']:+.2f}{chance})"
             if passing
-            else f"none passes; closest: {top['setting']} (worst margin {top['worst_margin']:+.2f})"
+            else f"none passes; closest: {top['setting']} (worst margin {top['worst_margin']:+.2f}{chance})"
         )
     return best
+
+
+def rank_settings(table: pd.DataFrame) -> list[tuple[str, float | None]]:
+    """Settings ordered by the worst pass probability over their subjects (the subject least sure to pass)."""
+    worst = table.groupby("setting", sort=False).agg(
+        pass_probability=("pass_probability", "min"), worst_margin=("worst_margin", "min")
+    )
+    worst = worst.sort_values(["pass_probability", "worst_margin"], ascending=False, na_position="last")
+    return [(name, None if pd.isna(p) else float(p)) for name, p in worst["pass_probability"].items()]
 
 
 def _plot(table: pd.DataFrame, subject: str, out: Path) -> Path | None:

@@ -38,10 +38,29 @@ def below_line(result: GradeResult, tier: str | None = None) -> list[str]:
     return faults
 
 
-def assert_passes(result: GradeResult, tier: str | None = None) -> None:
-    """Fail unless every subject meets ``tier``'s lines and no gate or input problem stands in the way."""
+def unsure(result: GradeResult, min_probability: float) -> list[str]:
+    """Subjects whose bootstrap pass probability is under ``min_probability`` (a pass that other draws of
+    images could lose)."""
+    faults = []
+    for s in result.subjects:
+        if s.pass_probability is None:
+            faults.append(f"{s.subject}: no pass probability (no line for it in the '{result.tier}' tier)")
+        elif s.pass_probability < min_probability:
+            faults.append(
+                f"{s.subject}: passes in {100 * s.pass_probability:.1f}% of bootstrap resamples "
+                f"(at least {100 * min_probability:g}% asked)"
+            )
+    return faults
+
+
+def assert_passes(result: GradeResult, tier: str | None = None, min_probability: float | None = None) -> None:
+    """Fail unless every subject meets ``tier``'s lines and no gate or input problem stands in the way; with
+    ``min_probability``, also unless each subject passes in at least that share of bootstrap resamples (the
+    probability is the graded tier's)."""
     __tracebackhide__ = True
     faults = below_line(result, tier)
+    if min_probability is not None:
+        faults += unsure(result, min_probability)
     if faults or result.verdict is Verdict.INCOMPLETE:
         header = f"{result.task}: {len(faults)} check(s) keep it from the '{tier or result.tier}' line"
         raise AssertionError("\n".join([header, *(f"  {f}" for f in faults)]))

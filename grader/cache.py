@@ -33,8 +33,9 @@ CREATE TABLE IF NOT EXISTS embeddings (
     PRIMARY KEY (key, encoder)
 )
 """
-# Content hashes of image files known to decode, so a re-grade checks a file by its hash instead of decoding it.
-_DECODED_SCHEMA = "CREATE TABLE IF NOT EXISTS decoded (key TEXT PRIMARY KEY)"
+# Image files known to decode, by content hash, with their perceptual hashes: a re-grade checks a file and
+# looks for copies by its hash instead of decoding it.
+_DECODED_SCHEMA = "CREATE TABLE IF NOT EXISTS image_facts (key TEXT PRIMARY KEY, visual TEXT NOT NULL)"
 
 
 def default_cache_path() -> Path:
@@ -95,14 +96,15 @@ class EmbeddingCache:
         db.execute(_DECODED_SCHEMA)
         return db
 
-    def decodes(self, key: str) -> bool:
-        """Whether an image file of content hash ``key`` was seen to decode."""
+    def decoded(self, key: str) -> str | None:
+        """The perceptual hashes of an image file of content hash ``key`` seen to decode, or None."""
         with self._lock:
-            return self._db.execute("SELECT 1 FROM decoded WHERE key=?", (key,)).fetchone() is not None
+            row = self._db.execute("SELECT visual FROM image_facts WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
 
-    def mark_decoded(self, key: str) -> None:
+    def mark_decoded(self, key: str, visual: str) -> None:
         with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO decoded (key) VALUES (?)", (key,))
+            self._db.execute("INSERT OR REPLACE INTO image_facts (key, visual) VALUES (?, ?)", (key, visual))
 
     def get_many(self, keys: Iterable[str], encoder: str) -> dict[str, tuple[np.ndarray, str]]:
         keys = list(keys)
@@ -158,7 +160,7 @@ class EmbeddingCache:
         with self._lock:
             count = self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
             self._db.execute("DELETE FROM embeddings")
-            self._db.execute("DELETE FROM decoded")
+            self._db.execute("DELETE FROM image_facts")
             self._db.execute("VACUUM")
         return count
 

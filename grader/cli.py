@@ -101,6 +101,14 @@ DtypeOption = Annotated[
 ]
 
 
+StrictCopiesOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict-copies",
+        help="Count a copy of a reference image, or the same image in several slots, as a problem (exit 2); "
+        "without it such images are flagged and keep their scores, as the course would count them.",
+    ),
+]
 HtmlOption = Annotated[
     Path | None, typer.Option("--html", help="Write a self-contained HTML report (images as thumbnails).")
 ]
@@ -113,9 +121,28 @@ def _write_html(result, submission: Path, path: Path) -> None:
     out.print(f"[dim]HTML report written to {path} (open it in a browser)[/]", highlight=False)
 
 
+GateOption = Annotated[
+    Path | None,
+    typer.Option("--gate", help="A gate file from 'grader calibrate': grade against its lines (tier 'calibrated')."),
+]
+
+
 def _grade_options(
-    baseline, models, text_template, face_model, face_detector, classifier, threshold, dtype, cache
+    *,
+    task: str,
+    baseline: str | None,
+    models: Path | None,
+    text_template: str | None,
+    face_model: str | None,
+    face_detector: str | None,
+    classifier: list[str] | None,
+    threshold: list[str] | None,
+    dtype: str,
+    cache: EmbeddingCache | None,
+    strict_copies: bool = False,
+    gate: Path | None = None,
 ):  # -> GradeOptions
+    from grader.calibrate import GATE_TIER, gate_tier
     from grader.runner import GradeOptions
 
     return GradeOptions(
@@ -128,6 +155,8 @@ def _grade_options(
         classifiers={k: Path(v) for k, v in _pairs(classifier, "--classifier").items()},
         thresholds={k: _number(v, k) for k, v in _pairs(threshold, "--threshold").items()},
         cache=cache,
+        strict_copies=strict_copies,
+        tiers={GATE_TIER: gate_tier(gate, task)} if gate else {},
     )
 
 
@@ -144,6 +173,8 @@ def check(
     classifier: ClassifierOption = None,
     threshold: ThresholdOption = None,
     dtype: DtypeOption = "fp32",
+    strict_copies: StrictCopiesOption = False,
+    gate: GateOption = None,
     cache_dir: CacheDirOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every embedding afresh.")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the full result as JSON.")] = None,
@@ -164,7 +195,18 @@ def check(
         spec = load_task(task)
         cache = None if no_cache else _cache(cache_dir)
         options = _grade_options(
-            baseline, models, text_template, face_model, face_detector, classifier, threshold, dtype, cache
+            task=spec.name,
+            baseline=baseline,
+            models=models,
+            text_template=text_template,
+            face_model=face_model,
+            face_detector=face_detector,
+            classifier=classifier,
+            threshold=threshold,
+            dtype=dtype,
+            cache=cache,
+            strict_copies=strict_copies,
+            gate=gate,
         )
         with rich_progress(err) as progress:
             result = grade(spec, submission, data, options, progress)
@@ -195,6 +237,7 @@ def watch(
     classifier: ClassifierOption = None,
     threshold: ThresholdOption = None,
     dtype: DtypeOption = "fp32",
+    strict_copies: StrictCopiesOption = False,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Grade SUBMISSION, keep the models loaded, and re-grade whenever its images change (Ctrl-C stops).
@@ -210,7 +253,17 @@ def watch(
         if not submission.is_dir():
             raise UsageError(f"{submission}: watch needs a folder (a .zip does not change in place)")
         options = _grade_options(
-            baseline, models, text_template, face_model, face_detector, classifier, threshold, dtype, _cache(cache_dir)
+            task=spec.name,
+            baseline=baseline,
+            models=models,
+            text_template=text_template,
+            face_model=face_model,
+            face_detector=face_detector,
+            classifier=classifier,
+            threshold=threshold,
+            dtype=dtype,
+            cache=_cache(cache_dir),
+            strict_copies=strict_copies,
         )
         with rich_progress(err) as progress:
             watch_loop(spec, submission, data, options, out, progress)
@@ -285,6 +338,35 @@ def tasks_kinds() -> None:
     for layout in LAYOUTS:
         table.add_row("layout", layout.name, (layout.spec.__doc__ or "").split("\n")[0])
     out.print(table)
+
+
+@app.command()
+def calibrate(
+    runs: Annotated[list[Path], typer.Argument(help="Result JSONs (grader check --json) of one method, one per seed.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the gate (JSON).")],
+) -> None:
+    """Set a gate from measured variance: per subject and metric, a bound a new run should meet.
+
+    Several runs (seeds): a one-sided 95% prediction bound for one more run. One run: the failing end of its
+    bootstrap interval. Use the gate with 'grader check --gate FILE' or the pytest plugin's --grader-compare FILE.
+    """
+    import json
+
+    from grader.calibrate import calibrate as make_gate
+    from grader.report.files import atomic_write
+
+    try:
+        gate = make_gate(runs)
+    except GraderError as exc:
+        raise _fail(exc) from exc
+    atomic_write(out_path, json.dumps(gate, indent=2) + "\n")
+    for subject in gate["subjects"]:
+        bounds = ", ".join(
+            f"{m['label']} {'>=' if m['higher_is_better'] else '<='} {m['value']:.2f}"
+            for m in subject["metrics"].values()
+        )
+        out.print(f"{subject['subject']}: {bounds or '-'}", highlight=False)
+    out.print(f"[dim]{gate['method']}; gate written to {out_path}[/]", highlight=False)
 
 
 @app.command("models")

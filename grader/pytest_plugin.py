@@ -2,8 +2,10 @@
 
 Options (or the ini keys in brackets): --grader-submission [grader_submission], --grader-task [grader_task],
 --grader-data [grader_data], --grader-baseline [grader_baseline], --grader-models [grader_models],
---grader-compare [grader_compare], --grader-tolerance [grader_tolerance]. With --grader-compare a test
-``t2i-grader::no-regression`` is added that fails when a score drops by more than the tolerance.
+--grader-compare [grader_compare], --grader-tolerance [grader_tolerance], --grader-min-probability
+[grader_min_probability]. With --grader-compare a test ``t2i-grader::no-regression`` is added that fails when a
+score drops by more than the tolerance; with --grader-min-probability a test ``t2i-grader::passes`` that fails
+unless every subject meets the tier's lines in at least that share of bootstrap resamples of its images.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ _OPTIONS = {
     "face_model": "deepface model instead of the task's",
     "face_detector": "deepface detector instead of the task's",
     "compare": "result JSON to compare with: add a test failing on any score drop",
-    "tolerance": "largest allowed drop for --grader-compare (default 0.5)",
+    "tolerance": "largest allowed drop for --grader-compare (default: the file's own, 0 for a gate, else 0.5)",
+    "min_probability": "add a test failing unless each subject passes with at least this probability (0-1)",
 }
 _RESULT = pytest.StashKey[GradeResult]()
 # Grading modules (torch, transformers) load only when a test asks for a grade, not at every pytest start.
@@ -112,8 +115,7 @@ class RegressionItem(pytest.Item):
         from grader.assertions import assert_no_regression
 
         previous = _path(self.config, "compare")
-        tolerance = float(_setting(self.config, "tolerance", "0.5"))
-        assert_no_regression(session_result(self.config), previous, tolerance)
+        assert_no_regression(session_result(self.config), previous, _tolerance(self.config, previous))
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, AssertionError):
@@ -124,6 +126,45 @@ class RegressionItem(pytest.Item):
         return self.path, None, f"t2i-grader: no score drop against {_setting(self.config, 'compare')}"
 
 
+def _tolerance(config: pytest.Config, previous: Path | None) -> float:
+    """--grader-tolerance, else the compared file's own (a calibrated gate holds its variance: 0), else 0.5."""
+    import json
+
+    value = _setting(config, "tolerance")
+    if value is not None:
+        return float(value)
+    try:
+        own = json.loads(previous.read_text("utf-8")).get("tolerance") if previous else None
+    except (OSError, ValueError, AttributeError):
+        own = None
+    return float(own) if isinstance(own, (int, float)) else 0.5
+
+
+class PassesItem(RegressionItem):
+    def runtest(self) -> None:
+        from grader.assertions import assert_passes
+
+        assert_passes(session_result(self.config), min_probability=_min_probability(self.config))
+
+    def reportinfo(self):
+        share = _min_probability(self.config)
+        return self.path, None, f"t2i-grader: every subject passes with probability >= {share:g}"
+
+
+def _min_probability(config: pytest.Config) -> float:
+    value = _setting(config, "min_probability")
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"--grader-min-probability must be a number from 0 to 1, not {value!r}") from None
+    if not 0 <= share <= 1:
+        raise pytest.UsageError(f"--grader-min-probability must be from 0 to 1, not {share:g}")
+    return share
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
     if _setting(config, "compare"):
         items.append(RegressionItem.from_parent(session, name="t2i-grader::no-regression"))
+    if _setting(config, "min_probability"):
+        _min_probability(config)
+        items.append(PassesItem.from_parent(session, name="t2i-grader::passes"))

@@ -59,6 +59,11 @@ class MetricResult:
     calibrated: bool = True  # False: computed with a model the tier has no threshold for
     model: str = ""
     is_count: bool = False  # a number of images (e.g. faceless), not a score
+    ci_low: float | None = None  # 95% bootstrap interval of the value over the subject's images
+    ci_high: float | None = None
+    pass_probability: float | None = None  # share of bootstrap resamples on the passing side of the line
+    ceiling: float | None = None  # the same score of the references against each other (real-vs-real)
+    conventions: dict[str, float] = field(default_factory=dict)  # the value in other published conventions
 
     @property
     def passed(self) -> bool | None:
@@ -73,6 +78,27 @@ class MetricResult:
             return None
         return margin(self.value, self.threshold, self.higher_is_better)
 
+    @property
+    def margin_interval(self) -> tuple[float, float] | None:
+        """The interval of the margin, low to high (the bootstrap interval seen from the line)."""
+        if self.ci_low is None or self.ci_high is None or self.threshold is None:
+            return None
+        ends = sorted(margin(v, self.threshold, self.higher_is_better) for v in (self.ci_low, self.ci_high))
+        return ends[0], ends[1]
+
+    @property
+    def beyond_ceiling(self) -> bool:
+        """Better than real photos of the subject score against each other: a sign of copied references."""
+        if self.value is None or self.ceiling is None:
+            return False
+        return self.value > self.ceiling if self.higher_is_better else self.value < self.ceiling
+
+    @property
+    def borderline(self) -> bool:
+        """The interval reaches across the line: another draw of images could land on the other side."""
+        interval = self.margin_interval
+        return interval is not None and interval[0] < 0 <= interval[1]
+
 
 @dataclass
 class SubjectResult:
@@ -83,6 +109,7 @@ class SubjectResult:
     problems: list[Problem] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # gates that failed, whatever the tier
     references: list[str] = field(default_factory=list)  # the reference images the subject was compared with
+    pass_probability: float | None = None  # share of bootstrap resamples in which every line and gate holds
 
     @property
     def verdict(self) -> Verdict:
@@ -125,9 +152,11 @@ class GradeResult:
     notes: list[str] = field(default_factory=list)
     points: float | None = None  # what the course would give, for tasks whose tiers carry points
     max_points: float | None = None
+    points_probability: dict[str, float] | None = None  # points -> share of bootstrap resamples giving them
     overall: dict[str, float] = field(default_factory=dict)  # metric -> mean over subjects, where the task asks
     published: dict[str, dict[str, float]] = field(default_factory=dict)  # reference rows, not measured here
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. classification summaries
+    comparability: dict[str, dict] = field(default_factory=dict)  # metric -> encoder, scale, template, ...
 
     @property
     def passed_count(self) -> tuple[int, int]:
@@ -168,7 +197,8 @@ class GradeResult:
                 "verdict": s.verdict.value,
                 "n_images": s.n_images,
                 "expected_images": s.expected_images,
-                "metrics": {k: {**asdict(m), "passed": m.passed, "margin": m.margin} for k, m in s.metrics.items()},
+                "metrics": {k: _metric_dict(m) for k, m in s.metrics.items()},
+                "pass_probability": s.pass_probability,
                 "problems": [asdict(p) for p in s.problems],
                 "failures": s.failures,
                 "references": s.references,
@@ -191,7 +221,21 @@ class GradeResult:
             "notes": self.notes,
             "points": self.points,
             "max_points": self.max_points,
+            "points_probability": self.points_probability,
             "overall": self.overall,
             "published": self.published,
             "extras": self.extras,
+            "comparability": self.comparability,
         }
+
+
+def _metric_dict(m: MetricResult) -> dict[str, Any]:
+    interval = m.margin_interval
+    return {
+        **asdict(m),
+        "passed": m.passed,
+        "margin": m.margin,
+        "margin_interval": list(interval) if interval else None,
+        "borderline": m.borderline,
+        "beyond_ceiling": m.beyond_ceiling,
+    }

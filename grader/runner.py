@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from grader import confidence, copies
 from grader.cache import EmbeddingCache
 from grader.embeddings import Embeddings
 from grader.encoders import ENCODERS, BuildContext, LazyEncoder
 from grader.errors import UsageError
 from grader.metrics import AGGREGATIONS
 from grader.metrics.classification import classification_summary
+from grader.metrics.similarity import cosine_matrix
 from grader.models import resolve
 from grader.progress import ProgressReporter, SilentProgress
-from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, Problem, SubjectResult, meets
-from grader.rules import RULES
+from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, Problem, SubjectResult, Verdict, meets
+from grader.rules import RULES, RuleInput
 from grader.scoring import ImageScores, score_images, select_top_k
 from grader.submission import SubjectInput, scan, unpacked
 from grader.submission.files import MANIFEST, remembering_decodes
@@ -39,6 +43,8 @@ class GradeOptions:
     classifiers: dict[str, Path] = field(default_factory=dict)  # subject -> classifier checkpoint
     thresholds: dict[str, float] = field(default_factory=dict)  # metric -> line for every subject (tier "custom")
     encoder_pool: dict | None = None  # encoders kept across grades (grader watch): models load once
+    strict_copies: bool = False  # a copy of a reference or a duplicate image is a problem, not only a flag
+    tiers: dict[str, Tier] = field(default_factory=dict)  # tiers besides the task's (a calibrated gate)
 
 
 def check_tier(task: Task, tier: str | None) -> None:
@@ -58,7 +64,7 @@ def with_options(task: Task, options: GradeOptions) -> Task:
     unknown = sorted(set(options.thresholds) - set(task.metrics))
     if unknown:
         raise UsageError(f"--threshold names unknown metric(s) {', '.join(unknown)}; metrics: {', '.join(metrics)}")
-    tiers = dict(task.tiers)
+    tiers = dict(task.tiers) | options.tiers
     if options.thresholds:
         tiers[CUSTOM_TIER] = Tier(description="lines given on the command line", all_subjects=options.thresholds)
     return task.model_copy(update={"metrics": metrics, "tiers": tiers})
@@ -107,7 +113,8 @@ def _subject_result(
     meta_file: str,
     notes: list[str],
     folder: Path,
-) -> tuple[SubjectResult, list[ImageScore]]:
+    looks: dict[Path, copies.Looks],
+) -> tuple[SubjectResult, list[ImageScore], dict[str, np.ndarray]]:
     face = running.face_encoder()
     has_face = encoded[face.key].has_face(subject.images) if face and subject.images else None
     scored: dict[str, ImageScores] = {}
@@ -115,10 +122,17 @@ def _subject_result(
         result = score_images(metric, subject, encoded[metric.encoder.key], has_face, meta_file, notes)
         if result is not None:
             scored[name] = result
+    per_image = {n: s.values for n, s in scored.items()}
     kept = np.arange(len(subject.images))
+    select = None
     if running.selection and all(n in scored for n in running.selection.weights):
-        kept = np.sort(select_top_k({n: s.values for n, s in scored.items()}, running.selection))
+        kept = np.sort(select_top_k(per_image, running.selection))
+        weights, k = running.selection.weights, running.selection.k
+        select = functools.partial(confidence.select_rows, weights=weights, k=k, per_image=per_image)
+    aggregations = {n: running.metrics[n].aggregation for n in scored}
+    distributions = confidence.bootstrap_distributions(per_image, aggregations, select)
     metrics: dict[str, MetricResult] = {}
+    conventions: dict[str, dict[str, float]] = {}
     failures: list[str] = []
     for name, metric in running.metrics.items():
         value, n = None, 0
@@ -128,12 +142,26 @@ def _subject_result(
             n = len(valid)
             if n:
                 value = AGGREGATIONS[metric.aggregation](valid)
+                convert = RULES.get(metric.rule).conventions
+                if convert and metric.aggregation == "mean":
+                    conventions[name] = convert(valid)
             elif metric.faces_only:
                 failures.append(f"{metric.label}: no generated image has a face (the course scores this 0)")
         line, calibrated = (
             tier.line(subject.subject, name, task.metrics[name].encoder.model, metric.encoder.model, subject.thresholds)
             if tier
             else (None, True)
+        )
+        ceiling_of = RULES.get(metric.rule).ceiling
+        ceiling = (
+            ceiling_of(RuleInput(metric, subject, encoded[metric.encoder.key], has_face, meta_file, notes))
+            if ceiling_of and subject.references and value is not None
+            else None
+        )
+        spread = (
+            confidence.spread(distributions[name], line, metric.higher_is_better)
+            if name in distributions and value is not None
+            else confidence.Spread(None, None, None)
         )
         metrics[name] = MetricResult(
             metric=name,
@@ -145,6 +173,11 @@ def _subject_result(
             calibrated=calibrated,
             model=metric.encoder.model,
             is_count=RULES.get(metric.rule).is_count,
+            ci_low=spread.low,
+            ci_high=spread.high,
+            pass_probability=spread.pass_probability if calibrated else None,
+            ceiling=ceiling,
+            conventions=conventions.get(name, {}),
         )
     for name, gate in running.gates.items():
         value = metrics[name].value
@@ -152,9 +185,14 @@ def _subject_result(
             failures.append(f"gate {metrics[name].label} {gate.op} {gate.value:g} not met ({value:.4g})")
     images = []
     selected = set(kept.tolist())
+    copied = copies.reference_copies(
+        subject.images, subject.references, looks, _copy_lines(task, running, encoded, subject)
+    )
     for i, path in enumerate(subject.images):
         scores = {k: float(v.values[i]) for k, v in scored.items() if not np.isnan(v.values[i])}
         flags = [NO_FACE] if has_face is not None and not has_face[i] else []
+        if i in copied:
+            flags.append(copied[i])
         if running.selection and i in selected:
             flags.append(f"kept (top {running.selection.k})")
         details = {k: d for s in scored.values() if s.details for k, d in s.details[i].items()}
@@ -168,7 +206,54 @@ def _subject_result(
         failures,
         [str(p) for p in subject.references],
     )
-    return result, images
+    if result.verdict in (Verdict.PASS, Verdict.FAIL):
+        lines = {n: (m.threshold, m.higher_is_better) for n, m in metrics.items() if m.threshold is not None}
+        joint = confidence.jointly_passing(lines, _gate_checks(running), distributions) if lines else None
+        result.pass_probability = None if joint is None else float(joint.mean())
+    return result, images, distributions
+
+
+def _copy_lines(task: Task, running: Task, encoded: dict, subject: SubjectInput) -> list[tuple[str, np.ndarray, float]]:
+    """Per metric with a copy line: its [images x references] scores, when computed with the task's own model
+    (a line set for one encoder means nothing for another, nor for test models)."""
+    found = []
+    for name, metric in running.metrics.items():
+        declared = task.metrics[name].encoder.model
+        embeddings = encoded[metric.encoder.key]
+        own = metric.encoder.model == declared and not _is_test_model(embeddings)
+        if metric.copy_line is None or not own or not subject.images or not subject.references:
+            continue
+        generated, refs = embeddings.of(subject.images), embeddings.of(subject.references)
+        found.append((metric.label, 100.0 * cosine_matrix(generated, refs), metric.copy_line))
+    return found
+
+
+def comparability(task: Task) -> dict[str, dict]:
+    """Per metric, what a number must share to be compared with another: encoder and preprocessing, scale,
+    text template, aggregation and selection."""
+    block = {}
+    for name, metric in task.metrics.items():
+        rule = RULES.get(metric.rule)
+        encoder = metric.encoder.model_dump()
+        block[name] = {
+            "label": metric.label,
+            "rule": metric.rule,
+            "encoder": encoder,
+            "scale": rule.scale or rule.description,
+            "text_template": metric.text_template,
+            "aggregation": metric.aggregation,
+            "faces_only": metric.faces_only,
+            "selection": task.selection.model_dump() if task.selection else None,
+        }
+    return block
+
+
+def _is_test_model(embeddings: Embeddings) -> bool:
+    return bool(getattr(embeddings.encoder.context.resolved, "is_test_model", False))
+
+
+def _gate_checks(task: Task) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    return {name: gate.holds for name, gate in task.gates.items()}
 
 
 def course_points(task: Task, subjects: list[SubjectResult]) -> float | None:
@@ -190,6 +275,34 @@ def course_points(task: Task, subjects: list[SubjectResult]) -> float | None:
         ):
             reached.append(tier.points)
     return max(reached)
+
+
+def points_probabilities(
+    task: Task, subjects: list[SubjectResult], distributions: dict[str, dict[str, np.ndarray]]
+) -> dict[str, float] | None:
+    """How often each course-points outcome comes up over the resamples (subjects resampled independently),
+    by the rule of ``course_points``; None where that gives no points."""
+    if course_points(task, subjects) is None:
+        return None
+    gates = _gate_checks(task)
+    reached = np.zeros(confidence.RESAMPLES)
+    for tier in (t for t in task.tiers.values() if t.points is not None):
+        ok = np.ones(confidence.RESAMPLES, dtype=bool)
+        for s in subjects:
+            lines = {
+                n: (line, m.higher_is_better)
+                for n, m in s.metrics.items()
+                if (line := tier.threshold(s.subject, n)) is not None
+            }
+            joint = confidence.jointly_passing(lines, {}, distributions[s.subject]) if lines else None
+            if joint is not None:
+                ok &= joint
+        reached = np.where(ok, np.maximum(reached, tier.points), reached)
+    for s in subjects:
+        gated = confidence.jointly_passing({}, gates, distributions[s.subject])
+        if gated is not None:
+            reached = np.where(gated, reached, 0.0)
+    return confidence.outcome_probabilities(reached)
 
 
 def _overall(task: Task, subjects: list[SubjectResult]) -> dict[str, float]:
@@ -236,6 +349,8 @@ def _unknown_line_subjects(name: str | None, tier: Tier | None, subjects: list[S
 def _default_tier(task: Task, options: GradeOptions) -> str | None:
     if options.thresholds:
         return CUSTOM_TIER
+    if options.tiers and options.tier is None:
+        return next(iter(options.tiers))
     if not task.tiers:
         return None  # nothing to compare with: scores only
     return options.tier or next(iter(task.tiers))
@@ -255,7 +370,7 @@ def grade(
     check_tier(running, tier_name)
     tier = running.tiers[tier_name] if tier_name else None
     with unpacked(submission) as folder:
-        with remembering_decodes(options.cache):
+        with remembering_decodes(options.cache) as memo:
             subjects, problems = scan(running.layout, folder, data_dir)
         problems += _unknown_line_subjects(tier_name, tier, subjects)
         encoders = _build_encoders(running, options)
@@ -274,10 +389,19 @@ def grade(
         notes = [p.message for p in problems if p.severity == "note"]
         problems = [p for p in problems if p.severity != "note"]
         subject_results, image_scores = [], []
+        generated = [p for s in subjects for p in s.images]
+        looks = copies.looks_of(generated + [p for s in subjects for p in s.references], memo.visual)
+        distributions = {}
         for subject in subjects:
-            result, images = _subject_result(task, running, tier, subject, encoded, meta_file, notes, folder)
+            result, images, distributions[subject.subject] = _subject_result(
+                task, running, tier, subject, encoded, meta_file, notes, folder, looks
+            )
             subject_results.append(result)
             image_scores += images
+        _flag_duplicates(generated, looks, image_scores, folder)
+        _copies_as_problems(options, image_scores, subject_results)
+        if not any(_is_test_model(e) for e in encoded.values()):  # test models' ceilings mean nothing
+            notes += _ceiling_notes(subject_results)
         problems = [_relative_problem(p, folder) for p in problems]
         manifest = _manifest(folder)
 
@@ -306,6 +430,7 @@ def grade(
             "encoders": [spec.model_dump() for spec in running.encoders()],
             "selection": running.selection.model_dump() if running.selection else None,
             "thresholds": options.thresholds,
+            "bootstrap": confidence.settings(),
             "cache": str(options.cache.path) if options.cache else None,
             "embeddings_computed": {
                 "/".join(_labels(running, spec)): encoded[spec.key].computed for spec in running.encoders()
@@ -315,11 +440,42 @@ def grade(
         versions=library_versions(),
         notes=notes,
         points=course_points(task, subject_results),
+        points_probability=points_probabilities(task, subject_results, distributions),
+        comparability=comparability(running),
         max_points=max(points) if points else None,
         overall=_overall(running, subject_results),
         published=running.published,
         extras=_extras(running, image_scores),
     )
+
+
+def _flag_duplicates(generated: list[Path], looks: dict, image_scores: list[ImageScore], folder: Path) -> None:
+    names = {p: _relative(p, folder) for p in generated}
+    repeated = copies.duplicates(generated, looks, names)
+    by_file = {i.file: i for i in image_scores}
+    for path, flag in repeated.items():
+        by_file[names[path]].flags.append(flag)
+
+
+def _copies_as_problems(options: GradeOptions, image_scores: list[ImageScore], subjects: list[SubjectResult]) -> None:
+    """With --strict-copies, each copy or duplicate is an error of its subject."""
+    if not options.strict_copies:
+        return
+    by_subject = {s.subject: s for s in subjects}
+    for image in image_scores:
+        for flag in image.flags:
+            if flag.startswith((copies.COPY_FLAG, copies.DUPLICATE_FLAG)):
+                by_subject[image.subject].problems.append(Problem(image.file, flag, image.subject))
+
+
+def _ceiling_notes(subjects: list[SubjectResult]) -> list[str]:
+    return [
+        f"{s.subject}: {m.label} {m.value:.2f} is beyond its real-image ceiling {m.ceiling:.2f} (the references "
+        "scored against each other): look for copies of the references"
+        for s in subjects
+        for m in s.metrics.values()
+        if m.beyond_ceiling
+    ]
 
 
 def _manifest(folder: Path) -> dict | None:

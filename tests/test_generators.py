@@ -178,6 +178,8 @@ def test_sweep_writes_table_plots_and_best(tmp_path, tiny_sd, weights, ml2025, t
     table = (out / "sweep.csv").read_text().splitlines()
     assert len(table) == 1 + 2 * 2 and "ip_adapter_scale" in table[0] and "worst_margin" in table[0]
     assert "best for object-1: ip_adapter_scale=" in res.output
+    assert "settings by worst pass probability over subjects: " in res.output
+    assert "pass_probability" in table[0]
     for subject in ("object-1", "object-2"):
         plot = Image.open(out / f"sweep_{subject}.png").convert("RGB")
         colours = np.unique(np.asarray(plot).reshape(-1, 3), axis=0)
@@ -220,3 +222,20 @@ def test_sdxl_two_encoder_embedding_and_cross_base_lora(tmp_path, weights):
     pipe, _ = load_base(str(base))
     with pytest.raises(AdapterError, match="does not fit this SDXL base model"):
         LoRA(path=str(weights["lora"])).apply(pipe)  # an SD 1.5 LoRA
+
+
+def test_settings_rank_by_their_least_sure_subject():
+    import pandas as pd
+
+    from generators.sweep import rank_settings
+
+    rows = [
+        ("a", "s1", 0.9, 2.0),
+        ("a", "s2", 0.5, 0.1),
+        ("b", "s1", 0.7, 1.0),
+        ("b", "s2", 0.7, 1.0),
+        ("c", "s1", 1.0, 9.0),
+        ("c", "s2", 0.2, -1.0),
+    ]
+    table = pd.DataFrame(rows, columns=["setting", "subject", "pass_probability", "worst_margin"])
+    assert rank_settings(table) == [("b", 0.7), ("a", 0.5), ("c", 0.2)]

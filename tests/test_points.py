@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from grader.result import MetricResult, SubjectResult, Verdict
@@ -43,3 +44,16 @@ def test_uncalibrated_model_gives_no_points():
 
 def test_tasks_without_points_give_none():
     assert course_points(load_task("ml2025-hw10"), []) is None
+
+
+def test_points_over_resamples_follow_the_bands_and_the_gates():
+    from grader.confidence import RESAMPLES
+    from grader.runner import points_probabilities
+
+    n = RESAMPLES
+    half = n // 2
+    distance = np.r_[np.full(half, 1.19), np.full(n - half, 1.26)]  # 10 points, then 4
+    faceless = np.r_[np.zeros(n - 100), np.full(100, 6.0)]  # the last 100 resamples break the faceless gate
+    distributions = {"face": {"face_distance": distance, "clip": np.full(n, 30.0), "faceless": faceless}}
+    odds = points_probabilities(load_task("genai2024-hw10"), [_face_subject(1.19)], distributions)
+    assert odds == {"0": 100 / n, "4": (n - half - 100) / n, "10": half / n}

@@ -149,3 +149,18 @@ def test_tiny_model_fixtures_serve_users_tests(pytester: pytest.Pytester):
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_min_probability_adds_a_passes_test(configured: pytest.Pytester):
+    result = configured.runpytest("--grader-baseline", "boss", "--grader-min-probability", "0.9", "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*t2i-grader::passes*PASSED*"])
+    result = configured.runpytest("--grader-baseline", "unreachable", "--grader-min-probability", "0.9")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*object-1: passes in 0.0% of bootstrap resamples (at least 90% asked)*"])
+
+
+def test_min_probability_must_be_a_share(configured: pytest.Pytester):
+    result = configured.runpytest("--grader-min-probability", "90")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--grader-min-probability must be from 0 to 1, not 90*"])

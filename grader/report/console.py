@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 
@@ -43,7 +45,21 @@ def _metric_cells(m: MetricResult, digits: int) -> list[str]:
     margin = _fmt(m.margin, signed=True, digits=digits)
     if m.passed is not None:
         margin = f"[{'green' if m.passed else 'red'}]{margin}[/]"
+    interval = m.margin_interval
+    if interval and not m.is_count:
+        low, high = (_fmt(v, signed=True, digits=digits) for v in interval)
+        margin += f"\n[dim]\\[{low}, {high}][/]"
     return [_fmt(m.value, digits=digits), threshold, margin]
+
+
+def chance_cell(s: SubjectResult) -> str:
+    """The subject's pass probability over bootstrap resamples, flagged when a line falls inside an interval."""
+    if s.pass_probability is None:
+        return "-"
+    text = f"{100 * s.pass_probability:.0f}%"
+    if any(m.borderline for m in s.metrics.values()):
+        text += " [yellow]borderline[/]"
+    return text
 
 
 def _first(result: GradeResult) -> SubjectResult | None:
@@ -54,38 +70,63 @@ def _has_lines(result: GradeResult) -> bool:
     return any(m.threshold is not None or not m.calibrated for s in result.subjects for m in s.metrics.values())
 
 
-def subjects_table(result: GradeResult) -> Table:
+def subjects_table(result: GradeResult, console: Console | None = None) -> Table:
+    """The verdict table; on a console too narrow for it, the line and image-count columns give way so the
+    margin (what a student reads first) is never cut."""
+    table = _subjects_table(result, compact=False)
+    if (
+        console is not None
+        and Measurement.get(console, console.options.update_width(10_000), table).maximum > console.width
+    ):
+        table = _subjects_table(result, compact=True)
+    return table
+
+
+def _subjects_table(result: GradeResult, compact: bool) -> Table:
     lines = _has_lines(result)
     title = f"{result.title} - tier '{result.tier}'" if result.tier else f"{result.title} - scores only"
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD)
     table.add_column("subject", no_wrap=True)
-    table.add_column("images", justify="right", no_wrap=True)
+    if not compact:
+        table.add_column("images", justify="right", no_wrap=True)
     first = _first(result)
+    # Per metric: its score, then (with lines) the line and the margin; compact tables leave the line out.
+    picked = ([0, 1, 2] if not compact else [0, 2]) if lines else [0]
     for m in first.metrics.values() if first else []:
-        table.add_column(m.label, justify="right")
+        table.add_column(m.label, justify="right", no_wrap=True)
+        if lines and not compact:
+            table.add_column("line", justify="right", style="dim", no_wrap=True)
         if lines:
-            table.add_column("line", justify="right", style="dim")
-            table.add_column("margin", justify="right")
+            table.add_column("margin", justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
+    # The pass probability has its own column, or shares the verdict's in a compact table.
+    chances = any(s.pass_probability is not None for s in result.subjects) and not compact
+    if chances:
+        table.add_column("P(pass)", justify="right")
+    lead = 1 if compact else 2
     for s in result.subjects:
-        cells = [s.subject, f"{s.n_images}/{s.expected_images}"]
+        cells = [s.subject, f"{s.n_images}/{s.expected_images}"][:lead]
         for name, m in s.metrics.items():
-            cells += _metric_cells(m, _digits(result, name))[: 3 if lines else 1]
-        cells.append(f"[{_STYLE[s.verdict]}]{s.verdict.value}[/]")
-        table.add_row(*cells)
-    width = 3 if lines else 1
+            metric_cells = _metric_cells(m, _digits(result, name))
+            cells += [metric_cells[i] for i in picked]
+        verdict = f"[{_STYLE[s.verdict]}]{s.verdict.value}[/]"
+        if compact and s.pass_probability is not None:
+            verdict += " " + chance_cell(s).replace(" [yellow]", "\n[yellow]", 1)
+        table.add_row(*cells, verdict, *([chance_cell(s)] if chances else []))
+    blanks = [""] * (len(picked) - 1)
+    tail = ["", *([""] if chances else [])]
     names = list(first.metrics) if first else []
     if result.overall:
-        cells = ["[bold]overall (mean)[/]", ""]
+        cells = ["[bold]overall (mean)[/]", ""][:lead]
         for name in names:
-            cells += [_fmt(result.overall.get(name), digits=_digits(result, name))] + [""] * (width - 1)
-        table.add_row(*cells, "", end_section=not result.published)
+            cells += [_fmt(result.overall.get(name), digits=_digits(result, name)), *blanks]
+        table.add_row(*cells, *tail, end_section=not result.published)
     for method, values in result.published.items():
-        cells = [f"[dim italic]{method}[/]", ""]
+        cells = [f"[dim italic]{method}[/]", ""][:lead]
         for name in names:
             value = values.get(name)
-            cells += [f"[dim italic]{_fmt(value, digits=_digits(result, name))}[/]"] + [""] * (width - 1)
-        table.add_row(*cells, "[dim italic]published[/]")
+            cells += [f"[dim italic]{_fmt(value, digits=_digits(result, name))}[/]", *blanks]
+        table.add_row(*cells, "[dim italic]published[/]", *tail[1:])
     return table
 
 
@@ -127,7 +168,8 @@ def images_table(result: GradeResult) -> Table:
                 ok = meets(value, line.threshold, line.higher_is_better)
                 text = f"[{'green' if ok else 'red'}]{text}[/]"
                 if not ok:
-                    notes.append(f"{m.label} past the line")
+                    side = "below the line" if line.higher_is_better else "above the line (lower is better)"
+                    notes.append(f"{m.label} {side}")
             cells.append(text)
         if "predicted" in item.details:
             notes.append(f"predicted {item.details.get('predicted_name', item.details['predicted'])}")
@@ -166,7 +208,19 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
                 style="bold magenta",
             )
         )
-    console.print(subjects_table(result))
+    console.print(subjects_table(result, console))
+    ceilings = [
+        f"{s.subject} {m.label} {_fmt(m.ceiling, digits=_digits(result, n))}"
+        for s in result.subjects
+        for n, m in s.metrics.items()
+        if m.ceiling is not None
+    ]
+    if ceilings:
+        console.print(
+            f"[dim]real-image ceiling (references against each other): {', '.join(ceilings)}[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
     for table in classification_tables(result):
         console.print(table)
     if per_image:
@@ -201,4 +255,7 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
     if result.max_points is not None:
         points = "- (thresholds do not apply to this model)" if result.points is None else f"{result.points:g}"
         console.print(f"[bold]Course points: {points} / {result.max_points:g}[/]")
+        if result.points_probability:
+            odds = ", ".join(f"{k}: {100 * v:.0f}%" for k, v in reversed(result.points_probability.items()))
+            console.print(f"[dim]points over bootstrap resamples of the images: {odds}[/]", highlight=False)
     console.print(verdict_line(result))

@@ -45,6 +45,10 @@ class SubjectView:
     def metrics(self) -> list[MetricResult]:
         return list(self.result.metrics.values())
 
+    @property
+    def has_conventions(self) -> bool:
+        return any(m.conventions for m in self.result.metrics.values())
+
 
 def thumbnail(path: Path, alt: str, link: bool) -> Thumb:
     """A JPEG thumbnail as a data URI (the page must open offline and travel as one file)."""

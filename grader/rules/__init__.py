@@ -50,6 +50,12 @@ class Rule:
     needs: frozenset[str] = frozenset()  # references, texts, pairs, labels, label_texts
     is_count: bool = False  # a number of images (e.g. faceless), not a score
     predicts_labels: bool = False  # per-image details carry label / predicted / p_true
+    # The score of real images against each other (each reference against the others), where it is defined:
+    # a generated mean beyond it suggests copies of the references rather than generations.
+    ceiling: Callable[[RuleInput], float | None] | None = None
+    scale: str = ""  # what one per-image value is, for comparing with published numbers
+    # The subject's score in other published conventions, from the per-image values it averages (exact only).
+    conventions: Callable[[np.ndarray], dict[str, float]] | None = None
 
 
 RULES: Registry[Rule] = Registry("rule", "t2i_grader.rules", "grader.rules.builtin")

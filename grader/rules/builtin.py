@@ -42,8 +42,7 @@ def _against_references(score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -
         values = np.full(len(rin.subject.images), np.nan)
         if not keep.any():
             return ImageScores(values)
-        refs = rin.embeddings.of(rin.subject.references)
-        refs = refs[~np.isnan(refs).any(axis=1)] if len(refs) else refs
+        refs = _reference_embeddings(rin)
         if len(refs) == 0:
             return None
         generated = rin.embeddings.of([p for p, k in zip(rin.subject.images, keep, strict=True) if k])
@@ -51,6 +50,23 @@ def _against_references(score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -
         return ImageScores(values)
 
     return rule
+
+
+def _reference_embeddings(rin: RuleInput) -> np.ndarray:
+    refs = rin.embeddings.of(rin.subject.references)
+    return refs[~np.isnan(refs).any(axis=1)] if len(refs) else refs
+
+
+def _leave_one_out(score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
+    """Each reference scored against the others, averaged: the real-vs-real ceiling (two references or more)."""
+
+    def ceiling(rin: RuleInput) -> float | None:
+        refs = _reference_embeddings(rin)
+        if len(refs) < 2:
+            return None
+        return float(np.mean([score(refs[i : i + 1], np.delete(refs, i, axis=0))[0] for i in range(len(refs))]))
+
+    return ceiling
 
 
 def _text_similarity(rin: RuleInput) -> ImageScores | None:
@@ -118,6 +134,22 @@ def _pixel_mse(rin: RuleInput) -> ImageScores:
     return ImageScores(values)
 
 
+def _cosine_conventions(values: np.ndarray) -> dict[str, float]:
+    """A mean of 100·cos as a plain cosine (papers that print 0.774 for DINO)."""
+    return {"cos": float(np.mean(values)) / 100.0, "100·cos": float(np.mean(values))}
+
+
+def _clip_score_conventions(values: np.ndarray) -> dict[str, float]:
+    """Also CLIPScore: torchmetrics' 100·max(cos, 0) and Hessel et al.'s 2.5·max(cos, 0), per image then averaged."""
+    clamped = np.maximum(values / 100.0, 0.0)
+    return _cosine_conventions(values) | {
+        "torchmetrics clip_score (100·max(cos,0))": float(np.mean(100.0 * clamped)),
+        "CLIPScore, Hessel et al. (2.5·max(cos,0))": float(np.mean(2.5 * clamped)),
+    }
+
+
+COSINE_SCALE = "100·cos per image, not clamped at 0"
+
 # What a rule reads: the subject's reference images, each image's text (from the template), the pairs of a
 # paired layout, each image's label, the texts of every label (from the template).
 REFERENCES, TEXTS, PAIRS, LABELS, LABEL_TEXTS = "references", "texts", "pairs", "labels", "label_texts"
@@ -129,6 +161,9 @@ for _rule in (
         frozenset({"image"}),
         _against_references(reference_similarity),
         frozenset({REFERENCES}),
+        ceiling=_leave_one_out(reference_similarity),
+        scale=COSINE_SCALE,
+        conventions=_cosine_conventions,
     ),
     Rule(
         "text_similarity",
@@ -136,6 +171,8 @@ for _rule in (
         frozenset({"image", "text"}),
         _text_similarity,
         frozenset({TEXTS}),
+        scale=COSINE_SCALE,
+        conventions=_clip_score_conventions,
     ),
     Rule(
         "face_distance",
@@ -143,8 +180,17 @@ for _rule in (
         frozenset({"face"}),
         _against_references(face_distance),
         frozenset({REFERENCES}),
+        ceiling=_leave_one_out(face_distance),
+        scale="Euclidean distance between L2-normalised face embeddings",
     ),
-    Rule("faceless_count", "1 per image without a face.", frozenset({"face"}), _faceless, is_count=True),
+    Rule(
+        "faceless_count",
+        "1 per image without a face.",
+        frozenset({"face"}),
+        _faceless,
+        is_count=True,
+        scale="number of images",
+    ),
     Rule(
         "zero_shot_correct",
         "100 when the best-matching label text is the image's label.",

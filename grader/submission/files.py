@@ -12,6 +12,7 @@ from pathlib import Path
 
 from grader.cache import EmbeddingCache, file_digest
 from grader.errors import InputError
+from grader.fingerprints import VisualHash, visual_hash
 from grader.images import image_size, open_rgb
 from grader.result import Problem
 
@@ -44,29 +45,42 @@ def natural_key(path: Path) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
 
-# The cache of the grade in progress, if any: it remembers which file contents decode, so a re-grade reads the
-# bytes (for their hash) but decodes nothing it decoded before.
-_decode_memo: ContextVar[EmbeddingCache | None] = ContextVar("decode_memo", default=None)
+@dataclass
+class DecodeMemo:
+    """What the grade in progress learnt from decoding: the perceptual hash of every image that decoded,
+    remembered in the cache (if any) so a re-grade reads the bytes for their hash but decodes nothing again."""
+
+    cache: EmbeddingCache | None
+    visual: dict[Path, VisualHash] = field(default_factory=dict)
+
+
+_decode_memo: ContextVar[DecodeMemo | None] = ContextVar("decode_memo", default=None)
 
 
 @contextmanager
-def remembering_decodes(cache: EmbeddingCache | None) -> Iterator[None]:
-    token = _decode_memo.set(cache)
+def remembering_decodes(cache: EmbeddingCache | None) -> Iterator[DecodeMemo]:
+    memo = DecodeMemo(cache)
+    token = _decode_memo.set(memo)
     try:
-        yield
+        yield memo
     finally:
         _decode_memo.reset(token)
 
 
 def _decode(path: Path) -> None:
     """Raise InputError if ``path`` does not decode; contents that decoded before are not decoded again."""
-    cache = _decode_memo.get()
-    digest = file_digest(path) if cache is not None else ""
-    if cache is not None and cache.decodes(digest):
+    memo = _decode_memo.get()
+    if memo is None:
+        open_rgb(path)
         return
-    open_rgb(path)
-    if cache is not None:
-        cache.mark_decoded(digest)
+    cache = memo.cache
+    digest = file_digest(path) if cache is not None else ""
+    known = VisualHash.decode(cache.decoded(digest) or "") if cache is not None else None
+    if known is None:
+        known = visual_hash(open_rgb(path))
+        if cache is not None:
+            cache.mark_decoded(digest, known.encode())
+    memo.visual[path] = known
 
 
 def check_image(path: Path, subject: str | None, expected_size: tuple[int, int] | None = None) -> Problem | None:

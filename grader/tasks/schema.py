@@ -220,6 +220,11 @@ class MetricSpec(_Strict):
     faces_only: bool = Field(default=False, description="Leave out images in which the face encoder finds no face.")
     aggregation: Literal["mean", "sum"] = "mean"
     higher_is_better: bool = True
+    copy_line: float | None = Field(
+        default=None,
+        description="For reference rules: a generated image scoring at least this against one reference (with the "
+        "task's own model) is flagged as a copy of it, e.g. DINO 95.",
+    )
     description: str = ""
 
     @field_validator("rule")
@@ -237,6 +242,8 @@ class MetricSpec(_Strict):
             raise ValueError(f"{self.rule} needs a text_template")
         if not texts and self.text_template:
             raise ValueError(f"text_template is only used by text rules, not {self.rule}")
+        if self.copy_line is not None and self.rule != "reference_similarity":
+            raise ValueError(f"copy_line is a 100·cos line for reference_similarity, not {self.rule}")
         provides = _encoders().get(self.encoder.kind).provides
         if not rule.requires <= provides:
             missing = ", ".join(sorted(rule.requires - provides))

@@ -1,0 +1,116 @@
+"""Generated images that are copies of a reference, or of each other.
+
+A copy keeps its score (the course would count it); it is flagged, and ``--strict-copies`` makes it a problem.
+Three signs, strongest first: the same file contents; perceptual hashes at most ``PHASH_BITS`` of 64 bits apart
+(whole, centred crops or mirrored: survives resizing, re-encoding, zooming in and flips) with mean colours at most
+``COLOUR_STEPS`` apart per channel (pHash sees no colour); a similarity at or above a metric's ``copy_line``
+with the task's own encoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grader.cache import file_digest
+from grader.errors import InputError
+from grader.fingerprints import VisualHash, colour_distance, hamming, visual_hash
+from grader.images import open_rgb
+
+PHASH_BITS = 4
+COLOUR_STEPS = 16  # of 255
+COPY_FLAG, DUPLICATE_FLAG = "copy of reference", "duplicate of"
+
+
+@dataclass(frozen=True)
+class Looks:
+    """What is compared: each file's content hash and perceptual hashes (None when it does not decode)."""
+
+    digest: str
+    visual: VisualHash | None
+
+
+def looks_of(paths: list[Path], known: dict[Path, VisualHash]) -> dict[Path, Looks]:
+    """Hashes of ``paths``, taken from what the scan already decoded where it can."""
+    looks = {}
+    for path in dict.fromkeys(paths):
+        visual = known.get(path)
+        if visual is None:
+            try:
+                visual = visual_hash(open_rgb(path))
+            except InputError:
+                visual = None
+        looks[path] = Looks(file_digest(path), visual)
+    return looks
+
+
+def _closest(a: list[tuple[int, ...]], b: list[tuple[int, ...]]) -> np.ndarray:
+    """Per pair, the fewest differing bits between one image whole and the other whole or cropped."""
+    whole_a, whole_b = [h[0] for h in a], [h[0] for h in b]
+    distances = [hamming(whole_a, [h[k] for h in b]) for k in range(len(b[0]))]
+    distances += [hamming([h[k] for h in a], whole_b) for k in range(1, len(a[0]))]
+    return np.min(distances, axis=0)
+
+
+def _near(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: pHash bit distance as shown, and to the mirrored second image; 64 (never near) where a hash
+    is missing or the mean colours differ."""
+    shown = np.full((len(a), len(b)), 64, dtype=np.int64)
+    flipped = shown.copy()
+    ia = [i for i, v in enumerate(a) if v]
+    ib = [j for j, v in enumerate(b) if v]
+    if ia and ib:
+        grid = np.ix_(ia, ib)
+        ha, hb = [a[i] for i in ia], [b[j] for j in ib]
+        other_colour = colour_distance([h.colour for h in ha], [h.colour for h in hb]) > COLOUR_STEPS
+        shown[grid] = np.where(other_colour, 64, _closest([h.shown for h in ha], [h.shown for h in hb]))
+        flipped[grid] = np.where(other_colour, 64, _closest([h.shown for h in ha], [h.mirrored for h in hb]))
+    return shown, flipped
+
+
+def _why(same: bool, shown: int, flipped: int, similarity: tuple[str, float, float] | None) -> str | None:
+    if same:
+        return "same file"
+    if shown <= PHASH_BITS:
+        return f"perceptual hash {shown} bits apart"
+    if flipped <= PHASH_BITS:
+        return f"mirrored, perceptual hash {flipped} bits apart"
+    if similarity is not None:
+        label, value, line = similarity
+        return f"{label} {value:.1f} >= {line:g}"
+    return None
+
+
+def reference_copies(
+    images: list[Path],
+    references: list[Path],
+    looks: dict[Path, Looks],
+    similar: list[tuple[str, np.ndarray, float]] | None = None,
+) -> dict[int, str]:
+    """Per generated image (by index) that copies a reference, the flag saying which and why.
+    ``similar`` holds (metric label, [images x references] scores, copy line) for metrics with a copy line."""
+    shown, flipped = _near([looks[p].visual for p in images], [looks[r].visual for r in references])
+    flags = {}
+    for i, image in enumerate(images):
+        for j, reference in enumerate(references):
+            over = next(((lab, float(s[i, j]), line) for lab, s, line in similar or [] if s[i, j] >= line), None)
+            why = _why(looks[image].digest == looks[reference].digest, shown[i, j], flipped[i, j], over)
+            if why:
+                flags[i] = f"{COPY_FLAG} {j + 1} ({reference.name}): {why}"
+                break
+    return flags
+
+
+def duplicates(images: list[Path], looks: dict[Path, Looks], name: dict[Path, str]) -> dict[Path, str]:
+    """Per generated image that repeats an earlier one of the submission, the flag naming the first."""
+    shown, flipped = _near([looks[p].visual for p in images], [looks[p].visual for p in images])
+    flags = {}
+    for i, image in enumerate(images):
+        for j in range(i):
+            why = _why(looks[image].digest == looks[images[j]].digest, shown[i, j], flipped[i, j], None)
+            if why:
+                flags[image] = f"{DUPLICATE_FLAG} {name[images[j]]}: {why}"
+                break
+    return flags
