@@ -179,6 +179,12 @@ def check(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every embedding afresh.")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the full result as JSON.")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write per-image scores as CSV.")] = None,
+    subjects_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--subjects-csv", help="Write per-subject scores, lines, intervals and pass probabilities as CSV."
+        ),
+    ] = None,
     html_path: HtmlOption = None,
     per_image: Annotated[bool, typer.Option(help="Also print every image's scores.")] = False,
 ) -> None:
@@ -187,7 +193,7 @@ def check(
     Exit codes: 0 all pass, 1 graded but below the baseline, 2 could not grade (usage or input), 3 model missing.
     """
     from grader.progress import rich_progress
-    from grader.report import render, write_csv, write_json
+    from grader.report import render, write_csv, write_json, write_subjects_csv
     from grader.runner import grade
     from grader.tasks import load_task
 
@@ -219,6 +225,9 @@ def check(
     if csv_path:
         write_csv(result, csv_path)
         out.print(f"[dim]CSV written to {csv_path}[/]", highlight=False)
+    if subjects_csv:
+        write_subjects_csv(result, subjects_csv)
+        out.print(f"[dim]subjects CSV written to {subjects_csv}[/]", highlight=False)
     if html_path:
         _write_html(result, submission, html_path)
     raise typer.Exit(int(result.exit_code))

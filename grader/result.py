@@ -64,6 +64,7 @@ class MetricResult:
     pass_probability: float | None = None  # share of bootstrap resamples on the passing side of the line
     ceiling: float | None = None  # the same score of the references against each other (real-vs-real)
     conventions: dict[str, float] = field(default_factory=dict)  # the value in other published conventions
+    outcomes: dict[str, float] = field(default_factory=dict)  # counts: share of bootstrap resamples per value
 
     @property
     def passed(self) -> bool | None:

@@ -178,6 +178,11 @@ def _subject_result(
             pass_probability=spread.pass_probability if calibrated else None,
             ceiling=ceiling,
             conventions=conventions.get(name, {}),
+            outcomes=(
+                confidence.outcome_probabilities(distributions[name])
+                if RULES.get(metric.rule).is_count and name in distributions
+                else {}
+            ),
         )
     for name, gate in running.gates.items():
         value = metrics[name].value

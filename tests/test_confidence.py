@@ -134,3 +134,16 @@ def test_clip_score_conventions_are_computed_from_the_per_image_values(graded):
     block = graded.to_dict()["comparability"]
     assert block["clip_t"]["text_template"] == "{text_cond}"
     assert block["dino"]["encoder"]["model"] == "facebook/dinov2-large"
+
+
+def test_subjects_csv_carries_intervals_and_probabilities(graded, tmp_path):
+    import pandas as pd
+
+    from grader.report import write_subjects_csv
+
+    write_subjects_csv(graded, tmp_path / "subjects.csv")
+    table = pd.read_csv(tmp_path / "subjects.csv")
+    row = table[(table.subject == graded.subjects[0].subject) & (table.metric == "dino")].iloc[0]
+    dino = graded.subjects[0].metrics["dino"]
+    assert row.ci_low == pytest.approx(dino.ci_low) and row.pass_probability == pytest.approx(dino.pass_probability)
+    assert bool(row.borderline) and len(table) == 2 * len(graded.subjects)

@@ -118,3 +118,23 @@ def test_face_ceiling_leaves_out_references_without_a_face():
     metric = load_task("genai2024-hw10").metrics["face_distance"]
     rin = RuleInput(metric, SubjectInput("face", {}, refs, []), _Vectors(vectors), None, "", [])
     assert RULES.get("face_distance").ceiling(rin) == pytest.approx(np.sqrt(2))
+
+
+def test_copy_line_flags_images_close_to_a_reference_with_the_tasks_own_model(ml2025, tiny_models, monkeypatch):
+    import yaml
+
+    from grader.tasks.registry import available_tasks
+
+    raw = yaml.safe_load(available_tasks()["ml2025-hw10"].read_text())
+    raw["metrics"]["dino"]["copy_line"] = -100.0  # every image is "close": the line is what is under test
+    path = ml2025 / "ml2025-hw10.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    options = GradeOptions(models_dir=tiny_models)
+    on_test_models = grade(load_task(str(path)), ml2025 / "submission", ml2025 / "data", options)
+    assert not any(f.startswith("copy of") for i in on_test_models.images for f in i.flags)  # no line for them
+
+    monkeypatch.setattr("grader.runner._is_test_model", lambda embeddings: False)
+    result = grade(load_task(str(path)), ml2025 / "submission", ml2025 / "data", options)
+    first = result.images[0]
+    assert first.flags == [f"copy of reference 1 (object-1.png): DINO {first.scores['dino']:.1f} >= -100"]
+    assert all(i.flags and i.flags[0].startswith("copy of reference 1") for i in result.images)

@@ -112,6 +112,9 @@ def test_faceless_images_leave_clip_and_distance(tmp_path, tiny_models, monkeypa
     faceless_files = {i.file for i in result.images if "no face" in i.flags}
     assert faceless_files == {"valid_image_10.png", "valid_image_11.png"}
     assert subject.metrics["faceless"].value == 2
+    odds = subject.metrics["faceless"].outcomes  # faceless counts over resamples of the 12 images
+    assert sum(odds.values()) == pytest.approx(1.0)
+    assert sum(float(k) * v for k, v in odds.items()) == pytest.approx(2.0, abs=0.1)
     assert subject.metrics["clip"].n == subject.metrics["face_distance"].n == 10
 
     # CLIP score by hand: the model's own logits for every image, then sum over faced images / their count.

@@ -50,5 +50,39 @@ def _metric_names(result: GradeResult) -> list[str]:
     return list(result.subjects[0].metrics) if result.subjects else []
 
 
+def subjects_frame(result: GradeResult) -> pd.DataFrame:
+    """One row per subject and metric: score, line, margin, its bootstrap interval, pass probability, ceiling."""
+    import pandas as pd
+
+    rows = [
+        {
+            "subject": s.subject,
+            "verdict": s.verdict.value,
+            "subject_pass_probability": s.pass_probability,
+            "images": s.n_images,
+            "metric": name,
+            "label": m.label,
+            "value": m.value,
+            "ci_low": m.ci_low,
+            "ci_high": m.ci_high,
+            "line": m.threshold,
+            "higher_is_better": m.higher_is_better,
+            "margin": m.margin,
+            "passed": m.passed,
+            "borderline": m.borderline,
+            "pass_probability": m.pass_probability,
+            "ceiling": m.ceiling,
+            "model": m.model,
+        }
+        for s in result.subjects
+        for name, m in s.metrics.items()
+    ]
+    return pd.DataFrame(rows)
+
+
 def write_csv(result: GradeResult, path: Path) -> None:
     atomic_write(path, images_frame(result).to_csv(index=False))
+
+
+def write_subjects_csv(result: GradeResult, path: Path) -> None:
+    atomic_write(path, subjects_frame(result).to_csv(index=False))
