@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from grader.errors import ExitCode, GraderError, UsageError
@@ -72,7 +73,7 @@ def _cache(folder: Path | None) -> EmbeddingCache:
 
 
 def _fail(exc: GraderError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(int(exc.exit_code))
 
 
@@ -347,6 +348,73 @@ def tasks_kinds() -> None:
     for layout in LAYOUTS:
         table.add_row("layout", layout.name, (layout.spec.__doc__ or "").split("\n")[0])
     out.print(table)
+
+
+@app.command()
+def batch(
+    submissions: Annotated[
+        Path, typer.Argument(help="Folder with one entry per student: a .zip or a folder named by id.")
+    ],
+    task: TaskOption,
+    data: DataOption,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for grades.csv, summary.json, index.html, JSONs.")],
+    baseline: BaselineOption = None,
+    roster: Annotated[
+        Path | None, typer.Option("--roster", help="CSV with an id column: students who submitted nothing are listed.")
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="local (this process) or ray (actors on a Ray cluster; pip install 't2i-grader[ray]').")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster to join (default: start a local one).")
+    ] = None,
+    models: ModelsOption = None,
+    text_template: TextTemplateOption = None,
+    face_model: FaceModelOption = None,
+    face_detector: FaceDetectorOption = None,
+    classifier: ClassifierOption = None,
+    threshold: ThresholdOption = None,
+    dtype: DtypeOption = "fp32",
+    strict_copies: StrictCopiesOption = False,
+    cache_dir: CacheDirOption = None,
+    html: Annotated[
+        bool, typer.Option("--html", help="Also write each student's HTML report, linked from index.html.")
+    ] = False,
+) -> None:
+    """Grade every student's submission of a homework, each model loaded once.
+
+    Exit codes: 0 every submission was graded (whatever the verdicts), 2 some could not be graded (their rows
+    say why), 3 a model is missing.
+    """
+    from grader.batch import run_batch
+    from grader.batch.console import render_overview
+    from grader.progress import class_progress
+    from grader.tasks import load_task
+
+    try:
+        spec = load_task(task)
+        options = _grade_options(
+            task=spec.name,
+            baseline=baseline,
+            models=models,
+            text_template=text_template,
+            face_model=face_model,
+            face_detector=face_detector,
+            classifier=classifier,
+            threshold=threshold,
+            dtype=dtype,
+            cache=_cache(cache_dir),  # shared by the class: a re-run grades only new or changed images
+            strict_copies=strict_copies,
+        )
+        from grader.batch.students import find_students
+
+        count = len(find_students(submissions, roster)[0])
+        with class_progress(err, count) as progress:
+            result = run_batch(spec, submissions, data, out_dir, options, roster, engine, ray_address, html, progress)
+    except GraderError as exc:
+        raise _fail(exc) from exc
+    render_overview(result, out)
+    raise typer.Exit(int(result.exit_code))
 
 
 @app.command()

@@ -20,6 +20,7 @@ from grader.fingerprints import VisualHash, colour_distance, hamming, visual_has
 from grader.images import open_rgb
 
 PHASH_BITS = 4
+SAME_BITS = 2  # between two submissions: the same picture, re-saved
 COLOUR_STEPS = 16  # of 255
 COPY_FLAG, DUPLICATE_FLAG = "copy of reference", "duplicate of"
 
@@ -54,7 +55,7 @@ def _closest(a: list[tuple[int, ...]], b: list[tuple[int, ...]]) -> np.ndarray:
     return np.min(distances, axis=0)
 
 
-def _near(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[np.ndarray, np.ndarray]:
+def near(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[np.ndarray, np.ndarray]:
     """Per pair: pHash bit distance as shown, and to the mirrored second image; 64 (never near) where a hash
     is missing or the mean colours differ."""
     shown = np.full((len(a), len(b)), 64, dtype=np.int64)
@@ -68,6 +69,19 @@ def _near(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[np.nd
         shown[grid] = np.where(other_colour, 64, _closest([h.shown for h in ha], [h.shown for h in hb]))
         flipped[grid] = np.where(other_colour, 64, _closest([h.shown for h in ha], [h.mirrored for h in hb]))
     return shown, flipped
+
+
+def same_picture(a: list[VisualHash | None], b: list[VisualHash | None]) -> np.ndarray:
+    """Per pair, whether the two are the same picture re-encoded or resized: whole-image pHashes at most
+    ``SAME_BITS`` apart and mean colours alike (no crops, no mirroring: stricter than a copy of a reference)."""
+    same = np.zeros((len(a), len(b)), dtype=bool)
+    ia = [i for i, v in enumerate(a) if v]
+    ib = [j for j, v in enumerate(b) if v]
+    if ia and ib:
+        close = hamming([a[i].shown[0] for i in ia], [b[j].shown[0] for j in ib]) <= SAME_BITS
+        alike = colour_distance([a[i].colour for i in ia], [b[j].colour for j in ib]) <= COLOUR_STEPS
+        same[np.ix_(ia, ib)] = close & alike
+    return same
 
 
 def _why(same: bool, shown: int, flipped: int, similarity: tuple[str, float, float] | None) -> str | None:
@@ -91,7 +105,7 @@ def reference_copies(
 ) -> dict[int, str]:
     """Per generated image (by index) that copies a reference, the flag saying which and why.
     ``similar`` holds (metric label, [images x references] scores, copy line) for metrics with a copy line."""
-    shown, flipped = _near([looks[p].visual for p in images], [looks[r].visual for r in references])
+    shown, flipped = near([looks[p].visual for p in images], [looks[r].visual for r in references])
     flags = {}
     for i, image in enumerate(images):
         for j, reference in enumerate(references):
@@ -105,7 +119,7 @@ def reference_copies(
 
 def duplicates(images: list[Path], looks: dict[Path, Looks], name: dict[Path, str]) -> dict[Path, str]:
     """Per generated image that repeats an earlier one of the submission, the flag naming the first."""
-    shown, flipped = _near([looks[p].visual for p in images], [looks[p].visual for p in images])
+    shown, flipped = near([looks[p].visual for p in images], [looks[p].visual for p in images])
     flags = {}
     for i, image in enumerate(images):
         for j in range(i):

@@ -28,14 +28,38 @@ class RichProgress:
         return lambda n: self._progress.advance(task_id, n)
 
 
+_COLUMNS = (
+    TextColumn("[progress.description]{task.description}"),
+    BarColumn(),
+    MofNCompleteColumn(),
+    TimeElapsedColumn(),
+    TimeRemainingColumn(),
+)
+
+
 @contextmanager
 def rich_progress(console: Console) -> Iterator[RichProgress]:
-    columns = [
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*_COLUMNS, console=console, transient=False) as progress:
         yield RichProgress(progress)
+
+
+class ClassProgress:
+    """Two bars for a whole class: students, and images encoded (all encoders and students on one bar)."""
+
+    def __init__(self, progress: Progress, students: int) -> None:
+        self._progress = progress
+        self._students = progress.add_task("students", total=students)
+        self._images = progress.add_task("images encoded", total=0)
+
+    def task(self, label: str, total: int) -> Callable[[int], None]:
+        self._progress.update(self._images, total=(self._progress.tasks[self._images].total or 0) + total)
+        return lambda n: self._progress.advance(self._images, n)
+
+    def student_done(self) -> None:
+        self._progress.advance(self._students, 1)
+
+
+@contextmanager
+def class_progress(console: Console, students: int) -> Iterator[ClassProgress]:
+    with Progress(*_COLUMNS, console=console, transient=False) as progress:
+        yield ClassProgress(progress, students)

@@ -36,6 +36,7 @@ class ImageScore:
     scores: dict[str, float]
     flags: list[str] = field(default_factory=list)  # e.g. "no face": left out of faces-only metrics
     details: dict[str, str] = field(default_factory=dict)  # e.g. the label and the predicted label
+    sha256: str = ""  # of the file's bytes: provenance, and how copies across submissions are found
 
 
 def meets(value: float, line: float, higher_is_better: bool) -> bool:

@@ -201,7 +201,7 @@ def _subject_result(
         if running.selection and i in selected:
             flags.append(f"kept (top {running.selection.k})")
         details = {k: d for s in scored.values() if s.details for k, d in s.details[i].items()}
-        images.append(ImageScore(subject.subject, _relative(path, folder), scores, flags, details))
+        images.append(ImageScore(subject.subject, _relative(path, folder), scores, flags, details, looks[path].digest))
     result = SubjectResult(
         subject.subject,
         len(subject.images),

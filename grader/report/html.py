@@ -126,16 +126,21 @@ def subject_views(result: GradeResult, root: Path) -> list[SubjectView]:
     return views
 
 
-def render_html(result: GradeResult, root: Path) -> str:
-    """The page for ``result``; ``root`` is the folder the result's image paths are relative to."""
+def environment():  # -> jinja2.Environment
+    """The templates of every HTML page the grader writes (escaped, no scripts)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    env = Environment(
+    return Environment(
         loader=PackageLoader("grader.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def render_html(result: GradeResult, root: Path) -> str:
+    """The page for ``result``; ``root`` is the folder the result's image paths are relative to."""
+    env = environment()
     env.globals["bar"] = bar
     head, tally = verdict_sentence(result)
     classification = {k.split(":", 1)[1]: v for k, v in result.extras.items() if "confusion_matrix" in v}

@@ -1,0 +1,103 @@
+"""``grader batch``: grade a whole class, each model loaded once, one broken submission never stopping the rest.
+
+Writes ``grades.csv`` (a row per student), ``<student>.json`` (the same JSON as ``grader check``),
+``summary.json`` and ``index.html`` into the output folder, as each student is graded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.batch.engines import ENGINES
+from grader.batch.grading import NOT_GRADED, StudentOutcome
+from grader.batch.html import write_class_html
+from grader.batch.overview import grade_rows, summary
+from grader.batch.shared import SharedPair, shared_images
+from grader.batch.students import Student, find_students
+from grader.errors import ExitCode, UsageError
+from grader.progress import ClassProgress
+from grader.report.files import atomic_write, write_json
+from grader.runner import GradeOptions
+from grader.tasks.schema import Task
+
+__all__ = ["BatchResult", "run_batch"]
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[StudentOutcome]
+    rows: list[dict[str, Any]]
+    summary: dict[str, Any]
+    shared: list[SharedPair]
+    out: Path
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 when every submission was graded (whatever the verdicts), 2 when some could not be."""
+        return ExitCode.CANNOT_GRADE if any(o.status == NOT_GRADED for o in self.outcomes) else ExitCode.PASSED
+
+
+def _write_student(outcome: StudentOutcome, student: Student, out: Path, html: bool) -> None:
+    path = out / f"{outcome.student}.json"
+    if outcome.result is not None:
+        write_json(outcome.result, path)
+        if html and student.path is not None:
+            from grader.report.html import write_html
+
+            write_html(outcome.result, out / f"{outcome.student}.html", student.path)
+    else:
+        record = {"student": outcome.student, "status": outcome.status, "exit_code": outcome.exit_code}
+        atomic_write(path, json.dumps(record | {"error": outcome.error}, indent=2) + "\n")
+
+
+def run_batch(
+    task: Task,
+    submissions: Path,
+    data: Path,
+    out: Path,
+    options: GradeOptions,
+    roster: Path | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    html: bool = False,
+    progress: ClassProgress | None = None,
+) -> BatchResult:
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
+    students, notes = find_students(submissions, roster)
+    if not students:
+        raise UsageError(f"{submissions}: no submissions (folders or .zip files) and no roster")
+    out.mkdir(parents=True, exist_ok=True)
+    by_id = {s.id: s for s in students}
+    outcomes = []
+    reporter = progress or _Quiet()
+    for outcome in ENGINES[engine](task, students, data, options, reporter, address=address):
+        outcomes.append(outcome)
+        _write_student(outcome, by_id[outcome.student], out, html)
+        reporter.student_done()
+    results = {o.student: o.result for o in outcomes if o.result is not None}
+    shared = shared_images(results, options.cache)
+    rows = grade_rows(outcomes, shared)
+    tier = next((r.tier for r in results.values()), options.tier or "")
+    overview = summary(task.name, tier, outcomes, shared, notes)
+    _write_table(rows, out / "grades.csv")
+    atomic_write(out / "summary.json", json.dumps(overview, indent=2) + "\n")
+    write_class_html(overview, rows, out)
+    return BatchResult(outcomes, rows, overview, shared, out)
+
+
+def _write_table(rows: list[dict[str, Any]], path: Path) -> None:
+    import pandas as pd
+
+    atomic_write(path, pd.DataFrame(rows).to_csv(index=False))
+
+
+class _Quiet:
+    def task(self, label: str, total: int):
+        return lambda n: None
+
+    def student_done(self) -> None:
+        pass

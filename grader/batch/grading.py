@@ -1,0 +1,70 @@
+"""One student's grade as the class sees it: the result, or why there is none."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from grader.batch.students import Student
+from grader.cache import EmbeddingCache
+from grader.errors import ExitCode, GraderError, ModelMissingError
+from grader.progress import ProgressReporter
+from grader.result import GradeResult
+from grader.runner import GradeOptions, grade
+from grader.tasks.schema import Task
+
+INTERNAL_ERROR = 4  # an unexpected failure while grading this student
+MISSING, GRADED, NOT_GRADED = "missing", "graded", "could not grade"
+EXIT_MEANING = {
+    int(ExitCode.PASSED): "passed",
+    int(ExitCode.BELOW_BASELINE): "below the line",
+    int(ExitCode.CANNOT_GRADE): "could not grade",
+    int(ExitCode.MODEL_MISSING): "model missing",
+    INTERNAL_ERROR: "internal error",
+}
+
+
+@dataclass
+class StudentOutcome:
+    student: str
+    status: str  # graded, could not grade, missing
+    exit_code: int | None  # as grader check would end for this student; None when nothing was submitted
+    result: GradeResult | None = None
+    error: str = ""
+
+    @property
+    def meaning(self) -> str:
+        return "nothing submitted" if self.exit_code is None else EXIT_MEANING[self.exit_code]
+
+
+def grade_student(
+    task: Task, student: Student, data: Path, options: GradeOptions, progress: ProgressReporter
+) -> StudentOutcome:
+    """Grade one entry; a broken one becomes a row with its problem. A missing model stops the class: every
+    student would fail the same way."""
+    if student.path is None:
+        return StudentOutcome(student.id, MISSING, None, error="on the roster, nothing submitted")
+    try:
+        result = grade(task, student.path, data, options, progress)
+    except ModelMissingError:
+        raise
+    except GraderError as exc:
+        return StudentOutcome(student.id, NOT_GRADED, int(exc.exit_code), error=str(exc))
+    except Exception as exc:  # one student's file must not stop the class
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        message = f"internal error: {exc.__class__.__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
+        return StudentOutcome(student.id, NOT_GRADED, INTERNAL_ERROR, error=message)
+    status = GRADED if result.exit_code in (ExitCode.PASSED, ExitCode.BELOW_BASELINE) else NOT_GRADED
+    problems = [p for p in result.all_problems if p.severity == "error"]
+    error = "" if status == GRADED else "; ".join(f"{p.file}: {p.message}" for p in problems[:3])
+    return StudentOutcome(student.id, status, int(result.exit_code), result, error)
+
+
+def portable(options: GradeOptions) -> tuple[GradeOptions, Path | None]:
+    """Options that can travel to another process (no open cache, no loaded models), and the cache's path."""
+    return replace(options, cache=None, encoder_pool=None), options.cache.path if options.cache else None
+
+
+def restored(options: GradeOptions, cache_path: Path | None) -> GradeOptions:
+    return replace(options, cache=EmbeddingCache(cache_path) if cache_path else None, encoder_pool={})
