@@ -16,6 +16,7 @@ from generators.run import GenerationSettings, generate
 from generators.sweep import parse_grid, run_sweep
 from grader.cache import EmbeddingCache
 from grader.errors import GraderError, UsageError
+from grader.options import key_values
 from grader.progress import rich_progress
 from grader.runner import GradeOptions
 from grader.tasks import load_task
@@ -23,17 +24,6 @@ from grader.tasks import load_task
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 out_console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
 err = Console(stderr=True)
-
-
-def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
-    pairs = {}
-    for value in values or []:
-        for part in value.split(","):
-            key, sep, rest = part.partition("=")
-            if not sep or not key or not rest:
-                raise UsageError(f"{option} takes NAME=VALUE, not {part!r}")
-            pairs[key] = rest
-    return pairs
 
 
 def build_adapter(
@@ -116,8 +106,8 @@ def main(
             weights,
             weight_name,
             scale,
-            _pairs(subject_scale, "--subject-scale"),
-            _pairs(embedding, "--embedding"),
+            key_values(subject_scale, "--subject-scale"),
+            key_values(embedding, "--embedding"),
             token or [],
             image_encoder_folder,
             subfolder,

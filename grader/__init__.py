@@ -1,3 +1,27 @@
-"""t2i-grader: exact, local grading of personalized text-to-image work."""
+"""t2i-grader: exact, local grading of personalized text-to-image work.
+
+The public API (imported on first use, so ``import grader`` stays light)::
+
+    import grader
+    result = grader.grade("results/", "ml2025-hw10", "hw10_data/", "boss")
+    result.verdict, result.to_pandas(), result.to_json()
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+__all__ = ["__version__", "grade", "grade_class", "load_task"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("grade", "grade_class"):
+        from grader import api
+
+        return getattr(api, name)
+    if name == "load_task":
+        from grader.tasks import load_task
+
+        return load_task
+    raise AttributeError(f"module 'grader' has no attribute {name!r}")

@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS embeddings (
 # Image files known to decode, by content hash, with their perceptual hashes: a re-grade checks a file and
 # looks for copies by its hash instead of decoding it.
 _DECODED_SCHEMA = "CREATE TABLE IF NOT EXISTS image_facts (key TEXT PRIMARY KEY, visual TEXT NOT NULL)"
+# What each encoder fingerprint is, in words (model id, revision, kind), for `grader cache info`.
+_NAMES_SCHEMA = "CREATE TABLE IF NOT EXISTS encoder_names (encoder TEXT PRIMARY KEY, name TEXT NOT NULL)"
 
 
 def default_cache_path() -> Path:
@@ -94,6 +96,7 @@ class EmbeddingCache:
         db.execute("PRAGMA busy_timeout=30000")
         db.execute(_SCHEMA)
         db.execute(_DECODED_SCHEMA)
+        db.execute(_NAMES_SCHEMA)
         return db
 
     def decoded(self, key: str) -> str | None:
@@ -129,7 +132,8 @@ class EmbeddingCache:
         self.stats.corrupt += len(bad)
         return found
 
-    def put_many(self, items: Iterable[tuple[str, np.ndarray, str]], encoder: str) -> None:
+    def put_many(self, items: Iterable[tuple[str, np.ndarray, str]], encoder: str, name: str = "") -> None:
+        """Store vectors under ``encoder`` (a fingerprint); ``name`` says in words what that encoder is."""
         rows = []
         for key, vector, extra in items:
             array = np.ascontiguousarray(vector, dtype=np.float32)
@@ -143,6 +147,10 @@ class EmbeddingCache:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     rows,
                 )
+                if name:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO encoder_names (encoder, name) VALUES (?, ?)", (encoder, name)
+                    )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -152,15 +160,25 @@ class EmbeddingCache:
         with self._lock:
             count, size = self._db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM embeddings").fetchone()
             encoders = self._db.execute(
-                "SELECT encoder, COUNT(*) FROM embeddings GROUP BY encoder ORDER BY COUNT(*) DESC"
+                "SELECT COALESCE(n.name, e.encoder), COUNT(*), SUM(LENGTH(e.data)) FROM embeddings e "
+                "LEFT JOIN encoder_names n ON n.encoder = e.encoder GROUP BY e.encoder ORDER BY COUNT(*) DESC"
             ).fetchall()
-        return {"path": str(self.path), "entries": count, "bytes": size, "encoders": dict(encoders)}
+        return {
+            "path": str(self.path),
+            "entries": count,
+            "bytes": size,
+            "encoders": {name: {"entries": n, "bytes": b} for name, n, b in encoders},
+        }
 
-    def clear(self) -> int:
+    def clear(self, older_than_days: float | None = None) -> int:
+        """Delete every embedding (or those stored more than ``older_than_days`` ago); how many went."""
+        where = "" if older_than_days is None else f" WHERE created < julianday('now') - {float(older_than_days)}"
         with self._lock:
-            count = self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
-            self._db.execute("DELETE FROM embeddings")
-            self._db.execute("DELETE FROM image_facts")
+            count = self._db.execute(f"SELECT COUNT(*) FROM embeddings{where}").fetchone()[0]
+            self._db.execute(f"DELETE FROM embeddings{where}")
+            if older_than_days is None:
+                self._db.execute("DELETE FROM image_facts")
+                self._db.execute("DELETE FROM encoder_names")
             self._db.execute("VACUUM")
         return count
 

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from grader.errors import ExitCode, GraderError, UsageError
+from grader.options import key_values
 
 if TYPE_CHECKING:
     from grader.cache import EmbeddingCache
@@ -31,6 +32,31 @@ app = typer.Typer(
 out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
 err = Console(stderr=True)
 
+
+def _version(value: bool) -> None:
+    if value:
+        from grader import __version__
+
+        out.print(f"t2i-grader {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _common(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line and errors.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also show library warnings and progress output, and tracebacks.")
+    ] = False,
+) -> None:
+    """Grade personalized text-to-image submissions exactly as the courses do."""
+    from grader.logs import configure
+
+    configure(quiet=quiet, verbose=verbose)
+
+
 ModelsOption = Annotated[
     Path | None,
     typer.Option("--models", help="Folder holding models as DIR/<org>/<name>; used alone when given."),
@@ -47,16 +73,6 @@ def _dtype(name: str) -> str | None:
     if name not in dtypes:
         raise UsageError(f"--dtype must be fp32 or bf16, not {name!r}")
     return dtypes[name]
-
-
-def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
-    pairs = {}
-    for value in values or []:
-        key, sep, rest = value.partition("=")
-        if not sep or not key or not rest:
-            raise UsageError(f"{option} takes NAME=VALUE, not {value!r}")
-        pairs[key] = rest
-    return pairs
 
 
 def _number(value: str, name: str) -> float:
@@ -119,7 +135,26 @@ def _write_html(result, submission: Path, path: Path) -> None:
     from grader.report.html import write_html
 
     write_html(result, path, submission)
-    out.print(f"[dim]HTML report written to {path} (open it in a browser)[/]", highlight=False)
+    err.print(f"[dim]HTML report written to {path} (open it in a browser)[/]", highlight=False)
+
+
+def _command_line() -> str:
+    import shlex
+
+    return shlex.join(["grader", *sys.argv[1:]])
+
+
+def _report(result, per_image: bool, json_path: Path | None) -> None:
+    """The console report, on stderr when the JSON goes to stdout (``--json -``); only the verdict with --quiet."""
+    from grader import logs
+    from grader.report import render
+    from grader.report.console import verdict_line
+
+    console = err if json_path is not None and str(json_path) == "-" else out
+    if logs.QUIET:
+        console.print(verdict_line(result), highlight=False)
+    else:
+        render(result, console, per_image=per_image)
 
 
 GateOption = Annotated[
@@ -153,8 +188,8 @@ def _grade_options(
         face_model=face_model,
         face_detector=face_detector,
         dtype=_dtype(dtype),
-        classifiers={k: Path(v) for k, v in _pairs(classifier, "--classifier").items()},
-        thresholds={k: _number(v, k) for k, v in _pairs(threshold, "--threshold").items()},
+        classifiers={k: Path(v) for k, v in key_values(classifier, "--classifier").items()},
+        thresholds={k: _number(v, k) for k, v in key_values(threshold, "--threshold").items()},
         cache=cache,
         strict_copies=strict_copies,
         tiers={GATE_TIER: gate_tier(gate, task)} if gate else {},
@@ -178,7 +213,10 @@ def check(
     gate: GateOption = None,
     cache_dir: CacheDirOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every embedding afresh.")] = False,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the full result as JSON.")] = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the full result as JSON ('-' for stdout; the report then goes to stderr)."),
+    ] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write per-image scores as CSV.")] = None,
     subjects_csv: Annotated[
         Path | None,
@@ -194,7 +232,7 @@ def check(
     Exit codes: 0 all pass, 1 graded but below the baseline, 2 could not grade (usage or input), 3 model missing.
     """
     from grader.progress import rich_progress
-    from grader.report import render, write_csv, write_json, write_subjects_csv
+    from grader.report import write_csv, write_json, write_subjects_csv
     from grader.runner import grade
     from grader.tasks import load_task
 
@@ -219,16 +257,20 @@ def check(
             result = grade(spec, submission, data, options, progress)
     except GraderError as exc:
         raise _fail(exc) from exc
-    render(result, out, per_image=per_image)
+    result.command = _command_line()
+    _report(result, per_image, json_path)
     if json_path:
-        write_json(result, json_path)
-        out.print(f"[dim]JSON written to {json_path}[/]", highlight=False)
+        if str(json_path) == "-":
+            sys.stdout.write(result.to_json() + "\n")
+        else:
+            write_json(result, json_path)
+            err.print(f"[dim]JSON written to {json_path}[/]", highlight=False)
     if csv_path:
         write_csv(result, csv_path)
-        out.print(f"[dim]CSV written to {csv_path}[/]", highlight=False)
+        err.print(f"[dim]CSV written to {csv_path}[/]", highlight=False)
     if subjects_csv:
         write_subjects_csv(result, subjects_csv)
-        out.print(f"[dim]subjects CSV written to {subjects_csv}[/]", highlight=False)
+        err.print(f"[dim]subjects CSV written to {subjects_csv}[/]", highlight=False)
     if html_path:
         _write_html(result, submission, html_path)
     raise typer.Exit(int(result.exit_code))
@@ -498,21 +540,67 @@ cache_app = typer.Typer(help="Inspect or empty the embedding cache.", no_args_is
 app.add_typer(cache_app, name="cache")
 
 
+def _folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
+
+
 @cache_app.command("info")
 def cache_info(cache_dir: CacheDirOption = None) -> None:
-    """Where the cache is, how many embeddings it holds, per encoder."""
+    """What the grader keeps: embeddings per model, deepface's weights, the test models."""
+    from grader.faces.weights import weights_dir
+    from grader.paths import cache_dir as default_dir
+
     info = _cache(cache_dir).info()
     out.print(f"{info['path']}: {info['entries']} embeddings, {info['bytes'] / 1e6:.1f} MB", highlight=False)
-    for encoder, count in info["encoders"].items():
-        out.print(f"  {encoder}: {count}", highlight=False)
+    for name, row in info["encoders"].items():
+        out.print(f"  {name}: {row['entries']} ({row['bytes'] / 1e6:.1f} MB)", highlight=False)
+    for label, folder in (("deepface weights", weights_dir()), ("test models", default_dir() / "test-models")):
+        size = f"{_folder_bytes(folder) / 1e6:.1f} MB" if folder.is_dir() else "not present"
+        out.print(f"{label}: {folder} ({size})", highlight=False)
+
+
+def _days(text: str) -> float:
+    units = {"d": 1.0, "h": 1 / 24, "w": 7.0}
+    try:
+        return float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+    except ValueError:
+        raise UsageError(f"--older-than takes a duration such as 30d, 12h or 2w, not {text!r}") from None
 
 
 @cache_app.command("clear")
-def cache_clear(cache_dir: CacheDirOption = None) -> None:
-    """Delete every cached embedding."""
+def cache_clear(
+    cache_dir: CacheDirOption = None,
+    older_than: Annotated[
+        str | None, typer.Option("--older-than", help="Only embeddings stored longer ago than this (30d, 12h, 2w).")
+    ] = None,
+) -> None:
+    """Delete cached embeddings (all, or the old ones)."""
+    try:
+        days = None if older_than is None else _days(older_than)
+    except GraderError as exc:
+        raise _fail(exc) from exc
     cache = _cache(cache_dir)
-    out.print(f"removed {cache.clear()} embeddings from {cache.path}", highlight=False)
+    removed = cache.clear(days)
+    out.print(f"removed {removed} embeddings from {cache.path}", highlight=False)
 
 
 def main() -> None:
-    app()
+    """The console script: any unexpected exception ends in one line and exit code 4, never a bare traceback
+    (the traceback with --verbose)."""
+    try:
+        app()
+    except Exception as exc:  # typer has already turned usage errors and typer.Exit into SystemExit
+        import traceback
+
+        from grader import logs
+
+        if logs.VERBOSE:
+            traceback.print_exc()
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        err.print(
+            f"[bold red]internal error:[/] {escape(f'{exc.__class__.__name__}: {exc}')} "
+            f"(in {Path(where.filename).name}:{where.lineno}; run with --verbose for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(int(ExitCode.INTERNAL_ERROR))

@@ -42,7 +42,7 @@ class Embeddings:
             self.by_path.update(zip(todo, vectors, strict=True))
             if cache:
                 items = [(digests[p], self.by_path[p], encoder.cache_extra(p)) for p in todo]
-                cache.put_many(items, encoder.fingerprint)
+                cache.put_many(items, encoder.fingerprint, encoder_name(encoder))
 
     def of(self, paths: list[Path]) -> np.ndarray:
         return np.stack([self.by_path[p] for p in paths]) if paths else np.zeros((0, 1))
@@ -63,7 +63,8 @@ class Embeddings:
             limit = f"cut:{self.encoder.max_tokens}"
             found.update({text_digest(t): (v, limit if t in long else "") for t, v in zip(missing, fresh, strict=True)})
             if self.cache:
-                self.cache.put_many([(text_digest(t), *found[text_digest(t)]) for t in missing], key)
+                texts_of = f"{encoder_name(self.encoder)}, texts"
+                self.cache.put_many([(text_digest(t), *found[text_digest(t)]) for t in missing], key, texts_of)
         self.text_notes.update({t: found[text_digest(t)][1] for t in unique})
         return np.stack([found[text_digest(t)][0] for t in texts])
 
@@ -71,3 +72,12 @@ class Embeddings:
         """Those of ``texts`` (already embedded) that were cut to the token limit, with the limit."""
         cut = {t: n for t, n in self.text_notes.items() if n.startswith("cut:")}
         return [(t, int(cut[t].split(":")[1])) for t in sorted(set(texts)) if t in cut]
+
+
+def encoder_name(encoder) -> str:
+    """The encoder in words: model id, revision and kind (what ``grader cache info`` lists)."""
+    spec = getattr(encoder, "spec", None)
+    if spec is None:
+        return ""
+    revision = getattr(spec, "revision", None)
+    return f"{getattr(spec, 'model', spec.kind)}{f'@{revision}' if revision else ''} ({spec.kind})"

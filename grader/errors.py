@@ -10,6 +10,7 @@ class ExitCode(IntEnum):
     BELOW_BASELINE = 1  # graded, but at least one score is below the baseline
     CANNOT_GRADE = 2  # usage error or bad input: the grade is not valid
     MODEL_MISSING = 3  # a required model could not be found or fetched
+    INTERNAL_ERROR = 4  # an unexpected failure of the grader itself (a bug to report)
 
 
 class GraderError(Exception):

@@ -2,6 +2,8 @@
 
 Options (or the ini keys in brackets): --grader-submission [grader_submission], --grader-task [grader_task],
 --grader-data [grader_data], --grader-baseline [grader_baseline], --grader-models [grader_models],
+--grader-threshold [grader_threshold], --grader-text-template [grader_text_template], --grader-classifier
+[grader_classifier], --grader-face-model [grader_face_model], --grader-face-detector [grader_face_detector],
 --grader-compare [grader_compare], --grader-tolerance [grader_tolerance], --grader-min-probability
 [grader_min_probability]. With --grader-compare a test ``t2i-grader::no-regression`` is added that fails when a
 score drops by more than the tolerance; with --grader-min-probability a test ``t2i-grader::passes`` that fails
@@ -28,6 +30,9 @@ _OPTIONS = {
     "compare": "result JSON to compare with: add a test failing on any score drop",
     "tolerance": "largest allowed drop for --grader-compare (default: the file's own, 0 for a gate, else 0.5)",
     "min_probability": "add a test failing unless each subject passes with at least this probability (0-1)",
+    "threshold": "METRIC=VALUE[,METRIC=VALUE]: a line for every subject (tier 'custom')",
+    "text_template": "CLIP text template instead of the task's",
+    "classifier": "SUBJECT=CHECKPOINT[,SUBJECT=CHECKPOINT]: digit classifiers (dlcv2024-hw2-p1)",
 }
 _RESULT = pytest.StashKey[GradeResult]()
 # Grading modules (torch, transformers) load only when a test asks for a grade, not at every pytest start.
@@ -46,18 +51,26 @@ def _setting(config: pytest.Config, name: str, default: str | None = None) -> st
     return value or default
 
 
-def _path(config: pytest.Config, name: str) -> Path | None:
-    value = _setting(config, name)
-    if value is None:
-        return None
+def _resolve(config: pytest.Config, value: str) -> Path:
     path = Path(value)
     return path if path.is_absolute() else config.rootpath / path
+
+
+def _path(config: pytest.Config, name: str) -> Path | None:
+    value = _setting(config, name)
+    return None if value is None else _resolve(config, value)
+
+
+def _list(config: pytest.Config, name: str) -> list[str]:
+    value = _setting(config, name)
+    return [value] if value else []
 
 
 def session_result(config: pytest.Config) -> GradeResult:
     """The session's one grade of the configured submission."""
     from grader.cache import EmbeddingCache
     from grader.errors import GraderError
+    from grader.options import key_values
     from grader.runner import GradeOptions, grade
     from grader.tasks import load_task
 
@@ -70,11 +83,19 @@ def session_result(config: pytest.Config) -> GradeResult:
             "keys) to use grader_result",
             pytrace=False,
         )
+    try:
+        thresholds = {k: float(v) for k, v in key_values(_list(config, "threshold"), "--grader-threshold").items()}
+        classifiers = key_values(_list(config, "classifier"), "--grader-classifier")
+    except (GraderError, ValueError) as exc:
+        raise pytest.UsageError(f"t2i-grader: {exc}") from None
     options = GradeOptions(
         tier=_setting(config, "baseline"),
         models_dir=_path(config, "models"),
         face_model=_setting(config, "face_model"),
         face_detector=_setting(config, "face_detector"),
+        text_template=_setting(config, "text_template"),
+        thresholds=thresholds,
+        classifiers={k: _resolve(config, v) for k, v in classifiers.items()},
         cache=EmbeddingCache(),  # re-runs after an unrelated change cost no model time
     )
     task_path = config.rootpath / task if task.endswith((".yaml", ".yml")) else None
@@ -164,6 +185,9 @@ def _min_probability(config: pytest.Config) -> float:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
     if _setting(config, "compare"):
+        compare = _path(config, "compare")
+        if not compare.is_file():
+            raise pytest.UsageError(f"--grader-compare: {compare} not found (write one with grader check --json)")
         items.append(RegressionItem.from_parent(session, name="t2i-grader::no-regression"))
     if _setting(config, "min_probability"):
         _min_probability(config)

@@ -26,6 +26,7 @@ class Problem:
     severity: str = "error"  # "error" makes the grade incomplete; "warning" is informational
 
 
+SCHEMA_VERSION = "1"  # of the JSON report; bumped when a key changes meaning or goes away
 NO_FACE = "no face"  # the flag of an image in which the face encoder found no face
 
 
@@ -42,6 +43,11 @@ class ImageScore:
 def meets(value: float, line: float, higher_is_better: bool) -> bool:
     """Whether ``value`` is on the passing side of ``line`` (the line itself passes)."""
     return value >= line if higher_is_better else value <= line
+
+
+def line_flag(label: str, higher_is_better: bool) -> str:
+    """The flag of an image whose score is on the failing side of its subject's line."""
+    return f"{label} below the line" if higher_is_better else f"{label} above the line (lower is better)"
 
 
 def margin(value: float, line: float, higher_is_better: bool) -> float:
@@ -159,6 +165,8 @@ class GradeResult:
     published: dict[str, dict[str, float]] = field(default_factory=dict)  # reference rows, not measured here
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. classification summaries
     comparability: dict[str, dict] = field(default_factory=dict)  # metric -> encoder, scale, template, ...
+    created_at: str = ""  # UTC, ISO 8601
+    command: str = ""  # the command line that made it, when it came from one
 
     @property
     def passed_count(self) -> tuple[int, int]:
@@ -192,6 +200,32 @@ class GradeResult:
             Verdict.FAIL: ExitCode.BELOW_BASELINE,
         }.get(self.verdict, ExitCode.CANNOT_GRADE)
 
+    def __repr__(self) -> str:
+        passed, total = self.passed_count
+        return (
+            f"GradeResult(task={self.task!r}, tier={self.tier!r}, verdict={self.verdict.value}, "
+            f"passed={passed}/{total}, images={len(self.images)}, problems={len(self.all_problems)}, "
+            f"exit_code={int(self.exit_code)})"
+        )
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The JSON that ``grader check --json`` writes."""
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_pandas(self):  # -> pandas.DataFrame
+        """One row per graded image: subject, file, each metric's score, details and flags."""
+        from grader.report.files import images_frame
+
+        return images_frame(self)
+
+    def _repr_html_(self) -> str:
+        """The verdict and the per-subject table, for a notebook cell."""
+        from grader.report.html import notebook_html
+
+        return notebook_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         def subject_dict(s: SubjectResult) -> dict[str, Any]:
             return {
@@ -207,6 +241,9 @@ class GradeResult:
             }
 
         return {
+            "schema_version": SCHEMA_VERSION,
+            "created_at": self.created_at,
+            "command": self.command,
             "task": self.task,
             "title": self.title,
             "tier": self.tier,

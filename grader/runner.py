@@ -6,6 +6,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,17 @@ from grader.metrics.classification import classification_summary
 from grader.metrics.similarity import cosine_matrix
 from grader.models import resolve
 from grader.progress import ProgressReporter, SilentProgress
-from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, Problem, SubjectResult, Verdict, meets
+from grader.result import (
+    NO_FACE,
+    GradeResult,
+    ImageScore,
+    MetricResult,
+    Problem,
+    SubjectResult,
+    Verdict,
+    line_flag,
+    meets,
+)
 from grader.rules import RULES, RuleInput
 from grader.scoring import ImageScores, score_images, select_top_k
 from grader.submission import SubjectInput, scan, unpacked
@@ -45,6 +56,11 @@ class GradeOptions:
     encoder_pool: dict | None = None  # encoders kept across grades (grader watch): models load once
     strict_copies: bool = False  # a copy of a reference or a duplicate image is a problem, not only a flag
     tiers: dict[str, Tier] = field(default_factory=dict)  # tiers besides the task's (a calibrated gate)
+
+    def __post_init__(self) -> None:
+        if self.models_dir is not None:
+            self.models_dir = Path(self.models_dir)
+        self.classifiers = {k: Path(v) for k, v in self.classifiers.items()}
 
 
 def check_tier(task: Task, tier: str | None) -> None:
@@ -196,6 +212,14 @@ def _subject_result(
     for i, path in enumerate(subject.images):
         scores = {k: float(v.values[i]) for k, v in scored.items() if not np.isnan(v.values[i])}
         flags = [NO_FACE] if has_face is not None and not has_face[i] else []
+        flags += [
+            line_flag(m.label, m.higher_is_better)
+            for n, m in metrics.items()
+            if n in scores
+            and m.threshold is not None
+            and not m.is_count
+            and not meets(scores[n], m.threshold, m.higher_is_better)
+        ]
         if i in copied:
             flags.append(copied[i])
         if running.selection and i in selected:
@@ -363,13 +387,14 @@ def _default_tier(task: Task, options: GradeOptions) -> str | None:
 
 def grade(
     task: Task,
-    submission: Path,
-    data_dir: Path,
+    submission: Path | str,
+    data_dir: Path | str,
     options: GradeOptions | None = None,
     progress: ProgressReporter | None = None,
 ) -> GradeResult:
     options = options or GradeOptions()
     progress = progress or SilentProgress()
+    submission, data_dir = Path(submission), Path(data_dir)  # strings from notebooks and scripts
     running = with_options(task, options)
     tier_name = _default_tier(task, options)
     check_tier(running, tier_name)
@@ -447,6 +472,7 @@ def grade(
         points=course_points(task, subject_results),
         points_probability=points_probabilities(task, subject_results, distributions),
         comparability=comparability(running),
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         max_points=max(points) if points else None,
         overall=_overall(running, subject_results),
         published=running.published,

@@ -147,3 +147,11 @@ def test_subjects_csv_carries_intervals_and_probabilities(graded, tmp_path):
     dino = graded.subjects[0].metrics["dino"]
     assert row.ci_low == pytest.approx(dino.ci_low) and row.pass_probability == pytest.approx(dino.pass_probability)
     assert bool(row.borderline) and len(table) == 2 * len(graded.subjects)
+
+
+def test_images_on_the_failing_side_carry_the_flag_in_the_json(graded):
+    subject = graded.subjects[0]
+    line = subject.metrics["dino"].threshold
+    for image in graded.to_dict()["images"]:
+        if image["subject"] == subject.subject:
+            assert ("DINO below the line" in image["flags"]) == (image["scores"]["dino"] < line)

@@ -7,6 +7,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 import torch
@@ -19,6 +20,7 @@ from grader.encoders.classifier import LeNet
 from grader.errors import ModelMissingError
 from grader.models import resolve
 from grader.paths import fixtures_dir
+from grader.report.json_schema import report_schema
 from grader.submission import scan
 from grader.submission.dreambench import parse_prompts_and_classes
 from grader.tasks import load_task
@@ -86,6 +88,7 @@ def test_every_task_grades_its_shipped_layout(task, parent, tiny_models, classif
         extra = classifiers
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     result = _check(root / submission, task, data_dir, tiny_models, extra, tmp_path)
+    jsonschema.validate(result, report_schema())  # every task's report meets the published schema
     assert result["verdict"] != "INCOMPLETE", result["problems"]
     assert not [p for p in result["problems"] if p["severity"] == "error"]
     assert all(s["n_images"] > 0 for s in result["subjects"])

@@ -14,7 +14,7 @@ from grader.result import GradeResult
 from grader.runner import GradeOptions, grade
 from grader.tasks.schema import Task
 
-INTERNAL_ERROR = 4  # an unexpected failure while grading this student
+INTERNAL_ERROR = int(ExitCode.INTERNAL_ERROR)  # an unexpected failure while grading this student
 MISSING, GRADED, NOT_GRADED = "missing", "graded", "could not grade"
 EXIT_MEANING = {
     int(ExitCode.PASSED): "passed",

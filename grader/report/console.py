@@ -167,9 +167,6 @@ def images_table(result: GradeResult) -> Table:
             if value is not None and line.threshold is not None:
                 ok = meets(value, line.threshold, line.higher_is_better)
                 text = f"[{'green' if ok else 'red'}]{text}[/]"
-                if not ok:
-                    side = "below the line" if line.higher_is_better else "above the line (lower is better)"
-                    notes.append(f"{m.label} {side}")
             cells.append(text)
         if "predicted" in item.details:
             notes.append(f"predicted {item.details.get('predicted_name', item.details['predicted'])}")

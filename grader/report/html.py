@@ -12,7 +12,7 @@ from pathlib import Path
 
 from grader.report.console import verdict_sentence
 from grader.report.problems import group_problems
-from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, SubjectResult, meets
+from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, SubjectResult, line_flag
 
 THUMB_PX = 256
 
@@ -85,12 +85,8 @@ def _image_view(image: ImageScore, subject: SubjectResult, root: Path, link: boo
     labels = {n: m.label for n, m in subject.metrics.items()}
     counts = {n for n, m in subject.metrics.items() if m.is_count}  # per image a 0/1 flag, shown as a flag instead
     scores = [(labels.get(n, n), f"{v:.2f}") for n, v in image.scores.items() if n not in counts]
-    below = [
-        labels.get(n, n)
-        for n, v in image.scores.items()
-        if (m := subject.metrics.get(n)) and m.threshold is not None and not meets(v, m.threshold, m.higher_is_better)
-    ]
-    flags = list(image.flags) + [f"{label} below the line" for label in below]
+    below = [m for m in subject.metrics.values() if line_flag(m.label, m.higher_is_better) in image.flags]
+    flags = list(image.flags)
     flags += [f"{k}: {v}" for k, v in image.details.items() if k in ("label_name", "predicted_name")]
     alt = f"{subject.subject} {image.file}: " + ", ".join(f"{label} {value}" for label, value in scores)
     return ImageView(thumbnail(root / image.file, alt, link), image.file, scores, flags, bool(below))
@@ -163,3 +159,13 @@ def write_html(result: GradeResult, path: Path, submission: Path) -> None:
 
     with unpacked(submission) as root:
         atomic_write(path, render_html(result, root))
+
+
+def notebook_html(result: GradeResult) -> str:
+    """The verdict and per-subject table as an HTML fragment (a notebook cell's view of a result)."""
+    head, tally = verdict_sentence(result)
+    return (
+        environment()
+        .get_template("notebook.html.j2")
+        .render(result=result, verdict_head=head, verdict_tally=tally, problems=group_problems(result.all_problems))
+    )

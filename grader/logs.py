@@ -1,0 +1,35 @@
+"""How loud the grader is: ``--quiet``, the default, ``--verbose``.
+
+Libraries speak through ``logging`` and ``warnings`` (transformers' notices, diffusers' and huggingface_hub's
+progress bars); by default only errors get through, with ``--verbose`` everything does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+QUIET = False  # read by the commands: print only the verdict line
+VERBOSE = False  # tracebacks of internal errors are printed
+
+
+def configure(quiet: bool = False, verbose: bool = False) -> None:
+    global QUIET, VERBOSE
+    QUIET, VERBOSE = quiet and not verbose, verbose
+    level = logging.INFO if verbose else logging.ERROR
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    root.setLevel(level)
+    logging.captureWarnings(True)  # warnings become log records on the py.warnings logger
+    for name in ("transformers", "diffusers", "huggingface_hub", "deepface", "py.warnings"):
+        logging.getLogger(name).setLevel(level)
+    if not verbose:
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        # Their own switches, read when they are imported (after this point, since commands import lazily).
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

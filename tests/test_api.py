@@ -1,0 +1,54 @@
+"""The Python API as a notebook uses it: string paths, the result's views, and the docstring examples."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import subprocess
+import sys
+
+import grader
+from grader import api
+from grader.paths import fixtures_dir
+from grader.runner import GradeOptions
+from grader.runner import grade as run_grade
+from grader.tasks import load_task
+from grader.testing.classroom import build_class
+
+
+def test_docstring_examples_run(tiny_models, tmp_path):
+    fixture = fixtures_dir() / "ml2025-hw10"
+    class_dir = tmp_path / "class"
+    build_class(class_dir, fixture / "submission")
+    names = {"grader": grader, "fixture": str(fixture), "models": str(tiny_models)}
+    names |= {"class_dir": str(class_dir), "out": str(tmp_path / "out")}
+    report = doctest.testmod(api, extraglobs=names, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert report.attempted >= 5 and report.failed == 0
+
+
+def test_string_paths_everywhere(tiny_models):
+    fixture = fixtures_dir() / "ml2025-hw10"
+    options = GradeOptions(models_dir=str(tiny_models))
+    result = run_grade(load_task("ml2025-hw10"), str(fixture / "submission"), str(fixture / "data"), options)
+    assert len(result.images) == 90
+
+
+def test_result_views(tiny_models, tmp_path):
+    fixture = fixtures_dir() / "ml2025-hw10"
+    result = grader.grade(
+        fixture / "submission", "ml2025-hw10", fixture / "data", models=tiny_models, cache=tmp_path / "cache"
+    )
+    text = repr(result)
+    assert "\n" not in text and text.startswith("GradeResult(task='ml2025-hw10', tier='boss', verdict=FAIL")
+    page = result._repr_html_()
+    assert "<table>" in page and "object-6" in page and "test models" in page
+    assert json.loads(result.to_json())["task"] == "ml2025-hw10"
+    assert list(result.to_pandas().columns[:4]) == ["subject", "file", "dino", "clip_t"]
+    assert (tmp_path / "cache" / "embeddings.sqlite").is_file()
+
+
+def test_import_grader_is_light():
+    heavy = "('torch', 'transformers', 'pandas')"
+    code = f"import sys, grader; grader.__version__; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,74 @@
+"""CLI conventions: --version, --json -, --quiet, KEY=VALUE lists, cache info/clear, exit code 4."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from grader import __version__
+from grader.cli import app, main
+from grader.paths import fixtures_dir
+
+ROOT = fixtures_dir() / "ml2025-hw10"
+LINES = ["--threshold", "dino=-100,clip_t=-100"]
+
+
+def _check(models, *extra: str, before: tuple[str, ...] = ()):
+    args = ["check", str(ROOT / "submission"), "--task", "ml2025-hw10", "--data", str(ROOT / "data")]
+    return CliRunner().invoke(app, [*before, *args, "--models", str(models), *LINES, *extra])
+
+
+def test_version():
+    res = CliRunner().invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.stdout.strip() == f"t2i-grader {__version__}"
+
+
+def test_json_to_stdout_and_the_report_to_stderr(tiny_models):
+    res = _check(tiny_models, "--json", "-")
+    assert res.exit_code == 0, res.output  # the comma-separated lines are both read
+    report = json.loads(res.stdout)
+    assert report["schema_version"] == "1" and report["created_at"].endswith("+00:00")
+    assert report["tier"] == "custom" and report["command"].startswith("grader")
+    assert "PASS" in res.stderr and not (ROOT / "-").exists()
+
+
+def test_quiet_prints_the_verdict_only(tiny_models):
+    res = _check(tiny_models, before=("--quiet",))
+    assert res.exit_code == 0
+    assert res.stdout.strip().startswith("PASS") and "object-1" not in res.stdout
+
+
+def test_bad_pair_is_a_usage_error(tiny_models):
+    res = CliRunner().invoke(app, ["check", "x", "--task", "ml2025-hw10", "--data", "y", "--threshold", "dino"])
+    assert res.exit_code == 2 and "takes KEY=VALUE[,KEY=VALUE], not 'dino'" in res.output
+
+
+def test_cache_info_names_models_and_clear_keeps_new_entries(tiny_models, tmp_path):
+    cache = ["--cache-dir", str(tmp_path)]
+    args = ["check", str(ROOT / "submission"), "--task", "ml2025-hw10", "--data", str(ROOT / "data")]
+    assert CliRunner().invoke(app, [*args, "--models", str(tiny_models), *cache]).exit_code in (0, 1)
+    info = CliRunner().invoke(app, ["cache", "info", *cache])
+    assert "facebook/dinov2-large (dinov2): 96" in info.stdout
+    assert "openai/clip-vit-large-patch14-336 (clip), texts:" in info.stdout
+    assert "deepface weights:" in info.stdout and "test models:" in info.stdout
+    kept = CliRunner().invoke(app, ["cache", "clear", "--older-than", "30d", *cache])
+    assert kept.exit_code == 0 and "removed 0 embeddings" in kept.stdout
+    assert CliRunner().invoke(app, ["cache", "clear", "--older-than", "soon", *cache]).exit_code == 2
+
+
+def test_an_unexpected_failure_is_exit_code_4_in_one_line(monkeypatch, capsys, tiny_models):
+    def broken(*args, **kwargs):
+        raise RuntimeError("something the grader did not foresee")
+
+    monkeypatch.setattr("grader.runner.grade", broken)
+    argv = ["grader", "check", str(ROOT / "submission"), "--task", "ml2025-hw10", "--data", str(ROOT / "data")]
+    monkeypatch.setattr(sys, "argv", [*argv, "--models", str(tiny_models)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 4
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: something the grader did not foresee" in err
+    assert "Traceback" not in err and "--verbose" in err
