@@ -8,11 +8,13 @@ fails it is dropped and recomputed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +72,28 @@ def _checksum(data: bytes, shape: str, extra: str) -> str:
 @dataclass
 class CacheStats:
     corrupt: int = 0  # entries whose checksum failed, dropped to be recomputed
+    moved_aside: str = ""  # where a damaged cache file was moved (the grade then ran without its entries)
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """A damaged file (malformed pages, not a database), not a busy or misused one."""
+    return not isinstance(exc, (sqlite3.OperationalError, sqlite3.IntegrityError, sqlite3.ProgrammingError))
+
+
+def _guarded(method: Callable) -> Callable:
+    """The cache is an optimisation: a damaged file is moved aside, a fresh one made, the call made again."""
+
+    @functools.wraps(method)
+    def call(self: EmbeddingCache, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if not _damaged(exc):
+                raise
+            self._move_aside()
+            return method(self, *args, **kwargs)
+
+    return call
 
 
 class EmbeddingCache:
@@ -84,11 +108,30 @@ class EmbeddingCache:
 
     def _open(self) -> sqlite3.Connection:
         try:
+            db = self._connect()
+            db.execute("SELECT COUNT(*) FROM embeddings").fetchone()
+            return db
+        except sqlite3.DatabaseError as exc:
+            if not _damaged(exc):
+                raise
+            self._set_aside()
             return self._connect()
-        except sqlite3.DatabaseError:
-            # Not a database (a torn copy, another program's file): keep it aside and start afresh.
-            self.path.replace(self.path.with_suffix(".corrupt"))
-            return self._connect()
+
+    def _set_aside(self) -> None:
+        """Keep a damaged file (and its WAL) as ``<name>.corrupt-<UTC time>``, never deleting it."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(f"{self.path}{suffix}")
+            if part.exists():
+                part.replace(Path(f"{aside}{suffix}"))
+        self.stats.moved_aside = str(aside)
+
+    def _move_aside(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        self._set_aside()
+        self._db = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -99,16 +142,19 @@ class EmbeddingCache:
         db.execute(_NAMES_SCHEMA)
         return db
 
+    @_guarded
     def decoded(self, key: str) -> str | None:
         """The perceptual hashes of an image file of content hash ``key`` seen to decode, or None."""
         with self._lock:
             row = self._db.execute("SELECT visual FROM image_facts WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
+    @_guarded
     def mark_decoded(self, key: str, visual: str) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO image_facts (key, visual) VALUES (?, ?)", (key, visual))
 
+    @_guarded
     def get_many(self, keys: Iterable[str], encoder: str) -> dict[str, tuple[np.ndarray, str]]:
         keys = list(keys)
         found: dict[str, tuple[np.ndarray, str]] = {}
@@ -132,6 +178,7 @@ class EmbeddingCache:
         self.stats.corrupt += len(bad)
         return found
 
+    @_guarded
     def put_many(self, items: Iterable[tuple[str, np.ndarray, str]], encoder: str, name: str = "") -> None:
         """Store vectors under ``encoder`` (a fingerprint); ``name`` says in words what that encoder is."""
         rows = []
@@ -156,6 +203,7 @@ class EmbeddingCache:
                 self._db.execute("ROLLBACK")
                 raise
 
+    @_guarded
     def info(self) -> dict[str, object]:
         with self._lock:
             count, size = self._db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM embeddings").fetchone()
@@ -170,6 +218,7 @@ class EmbeddingCache:
             "encoders": {name: {"entries": n, "bytes": b} for name, n, b in encoders},
         }
 
+    @_guarded
     def clear(self, older_than_days: float | None = None) -> int:
         """Delete every embedding (or those stored more than ``older_than_days`` ago); how many went."""
         where = "" if older_than_days is None else f" WHERE created < julianday('now') - {float(older_than_days)}"

@@ -24,6 +24,7 @@ def open_rgb(path: Path) -> Image.Image:
         raise InputError(f"{path}: cannot decode image: {exc}") from exc
 
 
-def image_size(path: Path) -> tuple[int, int]:
+def image_header(path: Path) -> tuple[tuple[int, int], str]:
+    """Size and mode from the file's header (nothing decoded)."""
     with Image.open(path) as img:
-        return img.size
+        return img.size, img.mode

@@ -103,6 +103,8 @@ def session_result(config: pytest.Config) -> GradeResult:
         result = grade(load_task(str(task_path or task)), submission, data, options)
     except GraderError as exc:
         pytest.fail(f"t2i-grader could not grade {submission}: {exc}", pytrace=False)
+    except Exception as exc:  # exit code 4 on the command line: one line, no traceback of the grader's
+        pytest.fail(f"t2i-grader internal error grading {submission}: {exc.__class__.__name__}: {exc}", pytrace=False)
     config.stash[_RESULT] = result
     return result
 

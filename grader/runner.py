@@ -35,7 +35,7 @@ from grader.result import (
 from grader.rules import RULES, RuleInput
 from grader.scoring import ImageScores, score_images, select_top_k
 from grader.submission import SubjectInput, scan, unpacked
-from grader.submission.files import MANIFEST, remembering_decodes
+from grader.submission.files import MANIFEST, reading_within, remembering_decodes
 from grader.tasks.schema import EncoderSpecBase, Task, Tier
 from grader.versions import library_versions
 
@@ -400,7 +400,7 @@ def grade(
     check_tier(running, tier_name)
     tier = running.tiers[tier_name] if tier_name else None
     with unpacked(submission) as folder:
-        with remembering_decodes(options.cache) as memo:
+        with remembering_decodes(options.cache) as memo, reading_within(folder, data_dir):
             subjects, problems = scan(running.layout, folder, data_dir)
         problems += _unknown_line_subjects(tier_name, tier, subjects)
         encoders = _build_encoders(running, options)
@@ -435,6 +435,13 @@ def grade(
         problems = [_relative_problem(p, folder) for p in problems]
         manifest = _manifest(folder)
 
+    if options.cache is not None and options.cache.stats.moved_aside:
+        message = (
+            f"the embedding cache was damaged and is kept at {options.cache.stats.moved_aside}; "
+            "a fresh one was started and this grade computed its embeddings afresh"
+        )
+        problems.append(Problem(str(options.cache.path), message, None, "warning"))
+        options.cache.stats.moved_aside = ""
     if options.dtype == "bfloat16":
         notes.append("encoders ran in bfloat16: faster, but scores move from the course's float32 ones")
     if any(not m.calibrated for s in subject_results for m in s.metrics.values()):

@@ -63,7 +63,29 @@ def test_a_file_that_is_not_a_database_is_set_aside(tmp_path):
     cache = EmbeddingCache(path)
     cache.put_many([("k", np.ones(3), "")], "enc")
     assert cache.get_many(["k"], "enc")["k"][0].tolist() == [1, 1, 1]
-    assert path.with_suffix(".corrupt").read_bytes().startswith(b"this is not sqlite")
+    (aside,) = tmp_path.glob("cache.sqlite.corrupt-*")
+    assert aside.read_bytes().startswith(b"this is not sqlite") and cache.stats.moved_aside == str(aside)
+
+
+def test_overwritten_pages_move_the_cache_aside_and_the_grade_runs_cold(ml2025, tiny_models, tmp_path):
+    path = tmp_path / "embeddings.sqlite"
+    options = GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(path))
+    task = load_task("ml2025-hw10")
+    first = grade(task, ml2025 / "submission", ml2025 / "data", options)
+    options.cache.close()
+    data = bytearray(path.read_bytes())
+    for start in range(4096, len(data), 8192):  # overwrite every other page after the header
+        data[start : start + 4096] = b"\xff" * len(data[start : start + 4096])
+    path.write_bytes(bytes(data))
+    for part in tmp_path.glob("embeddings.sqlite-*"):
+        part.unlink()
+    damaged = GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(path))
+    again = grade(task, ml2025 / "submission", ml2025 / "data", damaged)
+    for a, b in zip(_scores(again), _scores(first), strict=True):
+        assert a == pytest.approx(b, abs=1e-4)
+    (aside,) = [p for p in tmp_path.glob("embeddings.sqlite.corrupt-*") if not p.name.endswith(("-wal", "-shm"))]
+    warnings = [p for p in again.problems if p.severity == "warning" and "damaged" in p.message]
+    assert warnings and str(aside) in warnings[0].message and again.verdict == first.verdict
 
 
 def test_two_writers_share_one_cache(tmp_path):

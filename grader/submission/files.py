@@ -13,7 +13,7 @@ from pathlib import Path
 from grader.cache import EmbeddingCache, file_digest
 from grader.errors import InputError
 from grader.fingerprints import VisualHash, visual_hash
-from grader.images import image_size, open_rgb
+from grader.images import image_header, open_rgb
 from grader.result import Problem
 
 MANIFEST = "manifest.json"  # written by the generators beside the images: settings and seeds, not an image
@@ -55,6 +55,37 @@ class DecodeMemo:
 
 
 _decode_memo: ContextVar[DecodeMemo | None] = ContextVar("decode_memo", default=None)
+# The submission folder and the data folder of the grade in progress: links out of the submission are not read.
+_roots: ContextVar[tuple[Path, Path] | None] = ContextVar("roots", default=None)
+
+
+@contextmanager
+def reading_within(submission: Path, data: Path) -> Iterator[None]:
+    token = _roots.set((submission.resolve(), data.resolve()))
+    try:
+        yield
+    finally:
+        _roots.reset(token)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def outside_link(path: Path) -> str | None:
+    """Why ``path`` is not read: a link inside the submission that leads out of it (None: read it)."""
+    roots = _roots.get()
+    if roots is None or not path.is_symlink():
+        return None
+    submission, data = roots
+    if not _inside(path.parent.resolve(), submission):
+        return None  # not a submission file (references and data files are the course's own)
+    target = path.resolve()
+    if _inside(target, submission):
+        return None
+    if _inside(target, data):
+        return f"is a link to {target.name} of the task's data (a copy of a reference image); not read"
+    return f"is a link to {target}, outside the submission; not read"
 
 
 @contextmanager
@@ -83,14 +114,28 @@ def _decode(path: Path) -> None:
     memo.visual[path] = known
 
 
+# Modes Pillow opens 16- and 32-bit greyscale in: convert("RGB") clips them, so most pixels turn white.
+WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
 def check_image(path: Path, subject: str | None, expected_size: tuple[int, int] | None = None) -> Problem | None:
-    """None for a good image; an error if it cannot be decoded; a warning if its size is off."""
+    """None for a good image; an error if it cannot be decoded or is a link out of the submission; a warning
+    if its size is off or it is a 16-bit image (graded as the course would, but flagged)."""
+    why = outside_link(path)
+    if why:
+        return Problem(str(path), why, subject)
     try:
         _decode(path)
     except InputError as exc:
         return Problem(str(path), f"{exc.args[0].removeprefix(f'{path}: ')}; left out of the grade", subject)
-    if expected_size is not None and image_size(path) != tuple(expected_size):
-        w, h = image_size(path)
+    (w, h), mode = image_header(path)
+    if mode in WIDE_MODES:
+        message = (
+            f"{'16' if mode.startswith('I;16') else '32'}-bit greyscale image (mode {mode}): the course's loader "
+            "(Image.open(...).convert('RGB')) turns it mostly white, and so does this grade; save it as 8-bit"
+        )
+        return Problem(str(path), message, subject, "warning")
+    if expected_size is not None and (w, h) != tuple(expected_size):
         return Problem(
             str(path), f"is {w}x{h}, the task asks for {expected_size[0]}x{expected_size[1]}", subject, "warning"
         )

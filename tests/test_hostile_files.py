@@ -1,0 +1,48 @@
+"""Files that try the grader: 16-bit greyscale, links out of the submission, a damaged cache (see test_cache)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from grader.runner import GradeOptions, grade
+from grader.tasks import load_task
+
+
+def _grade(root, models):
+    return grade(load_task("ml2025-hw10"), root / "submission", root / "data", GradeOptions(models_dir=models))
+
+
+def test_16_bit_greyscale_is_graded_as_the_course_would_and_flagged(ml2025, tiny_models):
+    target = ml2025 / "submission" / "object-2" / "3.png"
+    grey = np.asarray(Image.open(target).convert("L"), dtype=np.uint16) * 257
+    Image.fromarray(grey).save(target)  # 16-bit PNG
+    assert Image.open(target).mode.startswith("I")
+    result = _grade(ml2025, tiny_models)
+    (problem,) = [p for p in result.all_problems if p.file == "object-2/3.png"]
+    assert problem.severity == "warning" and "16-bit greyscale image" in problem.message and "8-bit" in problem.message
+    assert "dino" in next(i for i in result.images if i.file == "object-2/3.png").scores  # still graded
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links need privileges on Windows")
+def test_links_out_of_the_submission_are_not_read(ml2025, tiny_models, tmp_path):
+    secret = tmp_path / "secret.png"
+    Image.new("RGB", (8, 8)).save(secret)
+    folder = ml2025 / "submission" / "object-1"
+    (folder / "3.png").unlink()
+    (folder / "3.png").symlink_to(secret)
+    (folder / "4.png").unlink()
+    (folder / "4.png").symlink_to(ml2025 / "data" / "references" / "object-1.png")
+    (folder / "5.png").unlink()
+    (folder / "5.png").symlink_to(folder / "6.png")  # inside the submission: read
+    result = _grade(ml2025, tiny_models)
+    problems = {p.file: p.message for p in result.all_problems if p.severity == "error"}
+    assert problems["object-1/3.png"] == f"is a link to {secret.resolve()}, outside the submission; not read"
+    assert "a copy of a reference image" in problems["object-1/4.png"]
+    assert "object-1/5.png" not in problems
+    graded = {i.file for i in result.images}
+    assert "object-1/5.png" in graded and not {"object-1/3.png", "object-1/4.png"} & graded
+    assert result.subjects[1].verdict.value != "INCOMPLETE"  # the other subjects keep their grades
