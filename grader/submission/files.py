@@ -152,6 +152,8 @@ def list_images(
     """Readable images of ``folder`` in natural order, and a problem for every other file
     (but those with a suffix in ``expected_others``, such as captions beside training photos)."""
     images, problems = [], []
+    for path in sorted((p for p in folder.iterdir() if p.is_symlink() and not p.exists()), key=natural_key):
+        problems.append(Problem(str(path), "is a link loop or a broken link; not read", subject))
     for path in sorted((p for p in folder.iterdir() if p.is_file()), key=natural_key):
         if path.name.startswith(".") or path.name == MANIFEST:
             continue
@@ -197,7 +199,7 @@ def read_json_object(path: Path, what: str, shape: str) -> dict:
     if not path.is_file():
         raise InputError(f"{path}: {what} not found (is --data the task's data folder?)")
     try:
-        value = json.loads(path.read_text("utf-8"))
+        value = json.loads(path.read_text("utf-8-sig"))  # a BOM (Windows editors) is not part of the JSON
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: cannot parse JSON: {exc}") from exc
     if not isinstance(value, dict):
