@@ -82,10 +82,19 @@ def _number(value: str, name: str) -> float:
         raise UsageError(f"--threshold {name}={value}: not a number") from None
 
 
-def _cache(folder: Path | None) -> EmbeddingCache:
+def _cache(folder: Path | None) -> EmbeddingCache | None:
+    """The embedding cache; None (and a warning) when its folder cannot be written: the cache is an
+    optimisation, never a reason not to grade."""
+    import sqlite3
+
     from grader.cache import EmbeddingCache
 
-    return EmbeddingCache(folder / "embeddings.sqlite" if folder else None)
+    try:
+        return EmbeddingCache(folder / "embeddings.sqlite" if folder else None)
+    except (OSError, sqlite3.Error) as exc:
+        where = folder or "the default cache folder"
+        err.print(f"[yellow]warning:[/] cannot use the cache in {where} ({exc}); grading without it", highlight=False)
+        return None
 
 
 def _fail(exc: GraderError) -> typer.Exit:
@@ -550,7 +559,10 @@ def cache_info(cache_dir: CacheDirOption = None) -> None:
     from grader.faces.weights import weights_dir
     from grader.paths import cache_dir as default_dir
 
-    info = _cache(cache_dir).info()
+    cache = _cache(cache_dir)
+    if cache is None:
+        raise typer.Exit(int(ExitCode.CANNOT_GRADE))
+    info = cache.info()
     out.print(f"{info['path']}: {info['entries']} embeddings, {info['bytes'] / 1e6:.1f} MB", highlight=False)
     for name, row in info["encoders"].items():
         out.print(f"  {name}: {row['entries']} ({row['bytes'] / 1e6:.1f} MB)", highlight=False)
@@ -580,6 +592,8 @@ def cache_clear(
     except GraderError as exc:
         raise _fail(exc) from exc
     cache = _cache(cache_dir)
+    if cache is None:
+        raise typer.Exit(int(ExitCode.CANNOT_GRADE))
     removed = cache.clear(days)
     out.print(f"removed {removed} embeddings from {cache.path}", highlight=False)
 

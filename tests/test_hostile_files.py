@@ -46,3 +46,35 @@ def test_links_out_of_the_submission_are_not_read(ml2025, tiny_models, tmp_path)
     graded = {i.file for i in result.images}
     assert "object-1/5.png" in graded and not {"object-1/3.png", "object-1/4.png"} & graded
     assert result.subjects[1].verdict.value != "INCOMPLETE"  # the other subjects keep their grades
+
+
+def test_an_unwritable_cache_folder_grades_without_a_cache(ml2025, tiny_models, monkeypatch):
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    def refuse(self, path=None):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("grader.cache.EmbeddingCache.__init__", refuse)
+    args = ["check", str(ml2025 / "submission"), "--task", "ml2025-hw10", "--data", str(ml2025 / "data")]
+    res = CliRunner().invoke(app, [*args, "--models", str(tiny_models)])
+    assert res.exit_code in (0, 1), res.output
+    assert "cannot use the cache" in res.output and "grading without it" in res.output
+
+
+def test_an_unreadable_subject_folder_is_that_subjects_problem(ml2025, tiny_models, monkeypatch):
+    from pathlib import Path
+
+    real = Path.iterdir
+    locked = (ml2025 / "submission" / "object-2").resolve()
+
+    def iterdir(self):
+        if self.resolve() == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    result = _grade(ml2025, tiny_models)
+    assert ("object-2", "cannot be read (Permission denied)") in [(p.file, p.message) for p in result.all_problems]
+    assert result.subjects[0].metrics["dino"].value is not None  # the others are graded

@@ -152,9 +152,13 @@ def list_images(
     """Readable images of ``folder`` in natural order, and a problem for every other file
     (but those with a suffix in ``expected_others``, such as captions beside training photos)."""
     images, problems = [], []
-    for path in sorted((p for p in folder.iterdir() if p.is_symlink() and not p.exists()), key=natural_key):
+    try:
+        entries = list(folder.iterdir())
+    except OSError as exc:
+        return [], [Problem(str(folder), f"cannot be read ({exc.strerror or exc})", subject)]
+    for path in sorted((p for p in entries if p.is_symlink() and not p.exists()), key=natural_key):
         problems.append(Problem(str(path), "is a link loop or a broken link; not read", subject))
-    for path in sorted((p for p in folder.iterdir() if p.is_file()), key=natural_key):
+    for path in sorted((p for p in entries if p.is_file()), key=natural_key):
         if path.name.startswith(".") or path.name == MANIFEST:
             continue
         if path.suffix.lower() not in extensions:
