@@ -603,6 +603,12 @@ def main() -> None:
     (the traceback with --verbose)."""
     try:
         app()
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # click turns Ctrl-C into exit code 130 with an empty line; say what it leaves behind.
+        if isinstance(exc, KeyboardInterrupt) or exc.code == 130:
+            err.print("interrupted: the cache keeps every embedding finished so far; run again to resume")
+            sys.exit(130)
+        raise
     except Exception as exc:  # typer has already turned usage errors and typer.Exit into SystemExit
         import traceback
 

@@ -72,3 +72,17 @@ def test_an_unexpected_failure_is_exit_code_4_in_one_line(monkeypatch, capsys, t
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: something the grader did not foresee" in err
     assert "Traceback" not in err and "--verbose" in err
+
+
+def test_ctrl_c_ends_in_one_line_and_exit_130(monkeypatch, capsys, tiny_models):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("grader.runner.grade", interrupted)
+    argv = ["grader", "check", str(ROOT / "submission"), "--task", "ml2025-hw10", "--data", str(ROOT / "data")]
+    monkeypatch.setattr(sys, "argv", [*argv, "--models", str(tiny_models)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err

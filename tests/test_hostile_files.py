@@ -78,3 +78,33 @@ def test_an_unreadable_subject_folder_is_that_subjects_problem(ml2025, tiny_mode
     result = _grade(ml2025, tiny_models)
     assert ("object-2", "cannot be read (Permission denied)") in [(p.file, p.message) for p in result.all_problems]
     assert result.subjects[0].metrics["dino"].value is not None  # the others are graded
+
+
+def test_an_interrupted_grade_leaves_a_valid_cache_and_the_next_run_resumes(ml2025, tiny_models, tmp_path, monkeypatch):
+    from grader.cache import EmbeddingCache
+    from grader.encoders.clip import ClipEncoder
+
+    real = ClipEncoder.encode_images
+
+    def interrupted(self, paths, advance=None):
+        raise KeyboardInterrupt
+
+    cache_path = tmp_path / "c.sqlite"
+    monkeypatch.setattr(ClipEncoder, "encode_images", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        grade(
+            load_task("ml2025-hw10"),
+            ml2025 / "submission",
+            ml2025 / "data",
+            GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(cache_path)),
+        )
+    monkeypatch.setattr(ClipEncoder, "encode_images", real)
+    cache = EmbeddingCache(cache_path)
+    resumed = grade(
+        load_task("ml2025-hw10"),
+        ml2025 / "submission",
+        ml2025 / "data",
+        GradeOptions(models_dir=tiny_models, cache=cache),
+    )
+    assert resumed.settings["embeddings_computed"] == {"DINO": 0, "CLIP-T": 90}  # DINO's pass was kept
+    assert cache.stats.corrupt == 0 and not cache.stats.moved_aside
