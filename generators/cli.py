@@ -9,10 +9,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from generators.adapters import ADAPTERS, Adapter, AdapterError, CustomDiffusion, IPAdapter, LoRA, TextualInversion
 from generators.run import GenerationSettings, generate
+from generators.schedulers import SCHEDULERS
 from generators.sweep import parse_grid, run_sweep
 from grader.cache import EmbeddingCache
 from grader.errors import GraderError, UsageError
@@ -21,7 +23,12 @@ from grader.progress import rich_progress
 from grader.runner import GradeOptions
 from grader.tasks import load_task
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Generate submissions in the layout the grader reads: run, sweep, interpolate, ddim-grid.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+)
 out_console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
 err = Console(stderr=True)
 
@@ -64,80 +71,247 @@ def build_adapter(
     return Adapter()
 
 
-@app.command()
-def main(
-    mode: Annotated[str, typer.Argument(help="run (default) or sweep")] = "run",
-    task: Annotated[str, typer.Option(help="Task whose layout and prompts to generate.")] = ...,
-    data: Annotated[Path, typer.Option(help="The task's data folder.")] = ...,
-    base: Annotated[str, typer.Option(help="Base diffusers pipeline: hub id or local folder.")] = ...,
-    out: Annotated[Path, typer.Option(help="Output folder (the submission).")] = ...,
-    adapter: Annotated[str, typer.Option(help=f"One of: {', '.join(ADAPTERS)}.")] = "none",
-    weights: Annotated[str | None, typer.Option(help="Adapter weights: file, folder or hub id.")] = None,
-    weight_name: Annotated[str | None, typer.Option(help="File name inside --weights.")] = None,
-    subfolder: Annotated[str, typer.Option(help="IP-Adapter: subfolder of --weights.")] = "",
-    image_encoder_folder: Annotated[str | None, typer.Option(help="IP-Adapter: image encoder folder.")] = (
-        "image_encoder"
-    ),
-    scale: Annotated[float | None, typer.Option(help="IP-Adapter scale (0.6) or LoRA scale (1.0).")] = None,
-    subject_scale: Annotated[list[str] | None, typer.Option(help="IP-Adapter scale per subject: object-4=0.6")] = None,
-    embedding: Annotated[list[str] | None, typer.Option(help="Textual inversion: TOKEN=FILE (repeatable).")] = None,
-    token: Annotated[list[str] | None, typer.Option(help="Custom Diffusion modifier token (repeatable).")] = None,
-    prompt_template: Annotated[str | None, typer.Option(help="e.g. 'a photo of a {name} {text_cond}'.")] = None,
-    unique_token: Annotated[
-        str | None, typer.Option(help="DreamBench: the rare token before the class word (default sks).")
-    ] = None,
-    seed: int = 0,
-    steps: int = 30,
-    guidance: float = 7.5,
-    size: Annotated[int | None, typer.Option(help="Square image side (default: the task's size).")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace images already in --out.")] = False,
-    models: Annotated[Path | None, typer.Option(help="Models folder (DIR/<org>/<name>) for base and grading.")] = None,
-    grid: Annotated[list[str] | None, typer.Option(help="sweep: SETTING=V1,V2,... (one or two).")] = None,
-) -> None:
-    """Generate a task's submission (manifest.json records every setting and seed), or sweep settings.
+def _generation_command(mode: str):
+    """``generate run`` and ``generate sweep``: one option list, one body, two commands with their own help."""
 
-    generate --task ml2025-hw10 --data hw10 --base stabilityai/stable-diffusion-xl-base-1.0 --adapter ip-adapter
-    --weights h94/IP-Adapter --subfolder sdxl_models --weight-name ip-adapter_sdxl.safetensors --out results
-    """
+    def command(
+        task: Annotated[str, typer.Option(help="Task whose layout and prompts to generate.")],
+        data: Annotated[Path, typer.Option(help="The task's data folder.")],
+        base: Annotated[str, typer.Option(help="Base diffusers pipeline: hub id or local folder.")],
+        out: Annotated[Path, typer.Option(help="Output folder (the submission; a sweep's parent folder).")],
+        adapter: Annotated[str, typer.Option(help=f"One of: {', '.join(ADAPTERS)}.")] = "none",
+        weights: Annotated[str | None, typer.Option(help="Adapter weights: file, folder or hub id.")] = None,
+        weight_name: Annotated[str | None, typer.Option(help="File name inside --weights.")] = None,
+        subfolder: Annotated[str, typer.Option(help="IP-Adapter: subfolder of --weights.")] = "",
+        image_encoder_folder: Annotated[str | None, typer.Option(help="IP-Adapter: image encoder folder.")] = (
+            "image_encoder"
+        ),
+        scale: Annotated[float | None, typer.Option(help="IP-Adapter scale (0.6) or LoRA scale (1.0).")] = None,
+        subject_scale: Annotated[
+            list[str] | None, typer.Option(help="IP-Adapter scale per subject: object-4=0.6[,object-5=0.8]")
+        ] = None,
+        embedding: Annotated[list[str] | None, typer.Option(help="Textual inversion: TOKEN=FILE (repeatable).")] = None,
+        token: Annotated[list[str] | None, typer.Option(help="Custom Diffusion modifier token (repeatable).")] = None,
+        prompt_template: Annotated[str | None, typer.Option(help="e.g. 'a photo of a {name} {text_cond}'.")] = None,
+        unique_token: Annotated[
+            str | None, typer.Option(help="DreamBench: the rare token before the class word (default sks).")
+        ] = None,
+        scheduler: Annotated[
+            str | None, typer.Option(help=f"Sampler: {', '.join(SCHEDULERS)} (default: the base's own).")
+        ] = None,
+        eta: Annotated[
+            float | None, typer.Option(help="DDIM eta (0 deterministic ... 1 DDPM-like); needs ddim.")
+        ] = None,
+        seed: int = 0,
+        steps: int = 30,
+        guidance: float = 7.5,
+        size: Annotated[int | None, typer.Option(help="Square image side (default: the task's size).")] = None,
+        overwrite: Annotated[bool, typer.Option(help="Replace images already in --out.")] = False,
+        models: Annotated[
+            Path | None, typer.Option(help="Models folder (DIR/<org>/<name>) for base and grading.")
+        ] = None,
+        grid: Annotated[list[str] | None, typer.Option(help="sweep: SETTING=V1,V2,... (one or two settings).")] = None,
+    ) -> None:
+        try:
+            spec = load_task(task)
+            chosen = build_adapter(
+                adapter,
+                weights,
+                weight_name,
+                scale,
+                key_values(subject_scale, "--subject-scale"),
+                key_values(embedding, "--embedding"),
+                token or [],
+                image_encoder_folder,
+                subfolder,
+            )
+            settings = GenerationSettings(
+                seed=seed,
+                steps=steps,
+                guidance=guidance,
+                size=size,
+                prompt_template=prompt_template,
+                unique_token=unique_token,
+                overwrite=overwrite,
+                scheduler=scheduler,
+                eta=eta,
+            )
+            with rich_progress(err) as progress:
+                if mode == "run":
+                    manifest = generate(spec, data, chosen, base, out, settings, models, progress)
+                else:
+                    if not grid:
+                        raise UsageError("sweep needs --grid SETTING=V1,V2,...")
+                    options = GradeOptions(models_dir=models, cache=EmbeddingCache())
+                    result = run_sweep(
+                        spec, data, chosen, base, out, settings, parse_grid(grid), models, options, progress
+                    )
+        except (GraderError, AdapterError) as exc:
+            raise _fail(exc) from exc
+        if mode == "run":
+            out_console.print(f"wrote {out} and {manifest}", highlight=False)
+            return
+        _print_sweep(result, out)
+
+    return command
+
+
+app.command(
+    "run",
+    help="Generate a task's submission; manifest.json records every setting and seed.\n\n"
+    "generate run --task ml2025-hw10 --data hw10 --base stabilityai/stable-diffusion-xl-base-1.0 --adapter ip-adapter "
+    "--weights h94/IP-Adapter --subfolder sdxl_models --weight-name ip-adapter_sdxl.safetensors --out results",
+)(_generation_command("run"))
+app.command(
+    "sweep",
+    help="Generate and grade each point of a grid of settings (--grid SETTING=V1,V2,...; one or two settings), "
+    "then write sweep.csv, plots and the settings most likely to pass.",
+)(_generation_command("sweep"))
+
+
+BaseOption = Annotated[str, typer.Option(help="Base diffusers pipeline: hub id or local folder.")]
+ModelsDirOption = Annotated[Path | None, typer.Option(help="Models folder (DIR/<org>/<name>) holding the base.")]
+PromptOption = Annotated[str, typer.Option(help="Text prompt ('' for the unconditional homework setting).")]
+
+
+def _sampler(base: str, models: Path | None, scheduler: str | None) -> tuple[object, list[str]]:
+    from generators.run import load_base
+    from generators.schedulers import use_scheduler
+
+    pipe, _ = load_base(base, models)
+    return pipe, use_scheduler(pipe, scheduler) if scheduler else []
+
+
+def _write_manifest(out: Path, record: dict) -> Path:
+    import json
+
+    from grader.report.files import atomic_write
+
+    path = out / "manifest.json"
+    atomic_write(path, json.dumps(record, indent=2) + "\n")
+    return path
+
+
+@app.command()
+def interpolate(
+    base: BaseOption,
+    noise_a: Annotated[Path, typer.Option(help="The first initial noise (.pt tensor, e.g. 00.pt).")],
+    noise_b: Annotated[Path, typer.Option(help="The second initial noise (.pt tensor).")],
+    out: Annotated[Path, typer.Option(help="Folder for the frames, strip.png and manifest.json.")],
+    steps: Annotated[int, typer.Option(help="Frames, both noises included (alpha from 0 to 1).")] = 11,
+    mode: Annotated[str, typer.Option(help="slerp (spherical, keeps the noise's norm) or lerp.")] = "slerp",
+    prompt: PromptOption = "",
+    sampling_steps: Annotated[int, typer.Option(help="Denoising steps per frame.")] = 50,
+    guidance: float = 7.5,
+    scheduler: Annotated[str | None, typer.Option(help="Sampler (default: the base's own).")] = None,
+    eta: Annotated[float | None, typer.Option(help="DDIM eta; needs --scheduler ddim.")] = None,
+    models: ModelsDirOption = None,
+) -> None:
+    """Images along the path between two initial noises (DLCV HW2 P2): frame_00.png ... and strip.png."""
+    from generators.interpolate import MODES, alphas, load_noise, render, strip
+    from generators.schedulers import check_eta, scheduler_name
+
     try:
-        spec = load_task(task)
-        chosen = build_adapter(
-            adapter,
-            weights,
-            weight_name,
-            scale,
-            key_values(subject_scale, "--subject-scale"),
-            key_values(embedding, "--embedding"),
-            token or [],
-            image_encoder_folder,
-            subfolder,
-        )
-        settings = GenerationSettings(
-            seed=seed,
-            steps=steps,
-            guidance=guidance,
-            size=size,
-            prompt_template=prompt_template,
-            unique_token=unique_token,
-            overwrite=overwrite,
-        )
+        if mode not in MODES:
+            raise UsageError(f"--mode must be slerp or lerp, not {mode!r}")
+        a, b = load_noise(noise_a), load_noise(noise_b)
+        if a.shape != b.shape:
+            raise UsageError(f"{noise_a} is {tuple(a.shape)} but {noise_b} is {tuple(b.shape)}")
+        points = alphas(steps)
+        pipe, warnings = _sampler(base, models, scheduler)
+        call = check_eta(pipe, eta)
+        out.mkdir(parents=True, exist_ok=True)
+        frames = []
         with rich_progress(err) as progress:
-            if mode == "run":
-                manifest = generate(spec, data, chosen, base, out, settings, models, progress)
-            elif mode == "sweep":
-                if not grid:
-                    raise UsageError("sweep needs --grid SETTING=V1,V2,...")
-                options = GradeOptions(models_dir=models, cache=EmbeddingCache())
-                result = run_sweep(spec, data, chosen, base, out, settings, parse_grid(grid), models, options, progress)
-            else:
-                raise UsageError(f"unknown mode {mode!r}: run or sweep")
+            advance = progress.task(f"{mode} frames", len(points))
+            for i, alpha in enumerate(points):
+                frame = render(pipe, prompt, MODES[mode](a, b, alpha), sampling_steps, guidance, call)
+                frame.save(out / f"frame_{i:02d}.png")
+                frames.append(frame)
+                advance(1)
+        strip(frames).save(out / "strip.png")
+        manifest = _write_manifest(
+            out,
+            {
+                "command": "interpolate",
+                "base": base,
+                "noises": [str(noise_a), str(noise_b)],
+                "mode": mode,
+                "alphas": points,
+                "prompt": prompt,
+                "steps": sampling_steps,
+                "guidance": guidance,
+                "scheduler": scheduler_name(pipe),
+                "eta": eta,
+                "warnings": warnings,
+            },
+        )
     except (GraderError, AdapterError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(int(exc.exit_code)) from exc
-    if mode == "run":
-        out_console.print(f"wrote {out} and {manifest}", highlight=False)
-        return
-    _print_sweep(result, out)
+        raise _fail(exc) from exc
+    out_console.print(f"wrote {len(frames)} frames, {out / 'strip.png'} and {manifest}", highlight=False)
+
+
+@app.command("ddim-grid")
+def ddim_grid(
+    base: BaseOption,
+    out: Annotated[Path, typer.Option(help="The figure to write (.png); manifest.json goes beside it.")],
+    noise: Annotated[list[Path] | None, typer.Option(help="An initial noise .pt per column (repeatable).")] = None,
+    seeds: Annotated[str | None, typer.Option(help="Or seeds for the columns: 0,1,2,3.")] = None,
+    etas: Annotated[str, typer.Option(help="One row per eta.")] = "0,0.25,0.5,0.75,1",
+    prompt: PromptOption = "",
+    sampling_steps: Annotated[int, typer.Option(help="Denoising steps per image.")] = 50,
+    guidance: float = 7.5,
+    models: ModelsDirOption = None,
+) -> None:
+    """The homework's DDIM figure: the same initial noises (columns) denoised with each eta (rows)."""
+    from generators.interpolate import grid, load_noise, render, seeded_noise
+    from generators.schedulers import check_eta
+
+    try:
+        rows_eta = [float(v) for v in etas.split(",") if v.strip()]
+        pipe, _ = _sampler(base, models, "ddim")
+        if noise:
+            columns = [load_noise(p) for p in noise]
+        elif seeds:
+            columns = [seeded_noise(pipe, int(v)) for v in seeds.split(",") if v.strip()]
+        else:
+            raise UsageError("give --noise FILE (repeatable) or --seeds 0,1,2")
+        rows = []
+        with rich_progress(err) as progress:
+            advance = progress.task("ddim grid", len(rows_eta) * len(columns))
+            for value in rows_eta:
+                call = check_eta(pipe, value)
+                row = []
+                for column in columns:
+                    row.append(render(pipe, prompt, column, sampling_steps, guidance, call))
+                    advance(1)
+                rows.append(row)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        grid(rows).save(out)
+        manifest = _write_manifest(
+            out.parent,
+            {
+                "command": "ddim-grid",
+                "base": base,
+                "figure": out.name,
+                "rows_eta": rows_eta,
+                "columns": [str(p) for p in noise] if noise else [f"seed {v.strip()}" for v in seeds.split(",")],
+                "prompt": prompt,
+                "steps": sampling_steps,
+                "guidance": guidance,
+                "scheduler": "ddim",
+            },
+        )
+    except ValueError as exc:
+        raise _fail(UsageError(f"--etas and --seeds take numbers: {exc}")) from exc
+    except (GraderError, AdapterError) as exc:
+        raise _fail(exc) from exc
+    out_console.print(f"wrote {out} ({len(rows)} etas x {len(columns)} noises) and {manifest}", highlight=False)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    return typer.Exit(int(getattr(exc, "exit_code", 2)))
 
 
 def _print_sweep(result, out: Path) -> None:
@@ -155,5 +329,11 @@ def _print_sweep(result, out: Path) -> None:
     out_console.print(f"table: {out / 'sweep.csv'}; plots: {', '.join(str(p) for p in result.plots)}", highlight=False)
 
 
+COMMANDS = ("run", "sweep", "interpolate", "ddim-grid")
+
+
 def entry() -> None:
+    """The console script. ``generate --task ...`` (no command) still means ``generate run --task ...``."""
+    if len(sys.argv) > 1 and sys.argv[1] not in (*COMMANDS, "--help", "-h"):
+        sys.argv.insert(1, "run")
     app()

@@ -11,6 +11,7 @@ import torch
 
 from generators.adapters import Adapter, AdapterError
 from generators.jobs import Job, plan
+from generators.schedulers import check_eta, scheduler_name, use_scheduler
 from grader.errors import InputError
 from grader.models import resolve
 from grader.progress import ProgressReporter, SilentProgress
@@ -29,6 +30,8 @@ class GenerationSettings:
     prompt_template: str | None = None
     unique_token: str | None = None  # DreamBench: the rare token before the class word (task default: sks)
     overwrite: bool = False
+    scheduler: str | None = None  # a name of generators.schedulers.SCHEDULERS; None: the base's own
+    eta: float | None = None  # DDIM only: 0 deterministic, 1 as stochastic as DDPM
 
 
 def device_and_dtype() -> tuple[torch.device, torch.dtype]:
@@ -94,6 +97,8 @@ def generate(
     if pipe is None:
         pipe, base_path = load_base(base, models_dir)
         adapter.apply(pipe)
+    warnings = use_scheduler(pipe, settings.scheduler) if settings.scheduler else []
+    eta = check_eta(pipe, settings.eta)
     size = settings.size or getattr(task.layout, "image_size", None) or None
     size_kwargs = (
         {"height": size[1], "width": size[0]}
@@ -111,6 +116,7 @@ def generate(
             num_inference_steps=settings.steps,
             guidance_scale=settings.guidance,
             generator=generator,
+            **eta,
             **size_kwargs,
             **adapter.call_kwargs(pipe, job),
         ).images[0]
@@ -133,9 +139,12 @@ def generate(
             "size": size_kwargs or "pipeline default",
             "prompt_template": settings.prompt_template,
             "unique_token": settings.unique_token or getattr(task.layout, "unique_token", None),
+            "scheduler": scheduler_name(pipe),
+            "eta": settings.eta,
             "device": str(device),
             "dtype": str(pipe.dtype).removeprefix("torch."),
         },
+        "warnings": warnings,
         "images": records,
         "versions": {**library_versions(), **_diffusers_version()},
     }

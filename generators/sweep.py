@@ -18,7 +18,7 @@ from grader.runner import GradeOptions, grade
 from grader.tasks.schema import Task
 
 # Settings a sweep can vary without reloading the pipeline.
-SWEEPABLE = {"ip_adapter_scale", "lora_scale", "guidance", "steps"}
+SWEEPABLE = {"ip_adapter_scale", "lora_scale", "guidance", "steps", "eta"}
 
 
 def parse_grid(items: list[str]) -> dict[str, list[float]]:

@@ -112,6 +112,7 @@ def _small_task(tmp_path: Path) -> Path:
 
 def _args(task: Path, data: Path, tiny_sd: Path, out: Path, weights: dict) -> list[str]:
     return [
+        "run",
         "--task",
         str(task),
         "--data",
@@ -172,7 +173,7 @@ def test_sweep_writes_table_plots_and_best(tmp_path, tiny_sd, weights, ml2025, t
     task, out = _small_task(tmp_path), tmp_path / "sweep"
     args = _args(task, ml2025 / "data", tiny_sd, out, weights)
     res = CliRunner().invoke(
-        generate_app, ["sweep", *args, "--models", str(tiny_models), "--grid", "ip_adapter_scale=0.2,0.8"]
+        generate_app, ["sweep", *args[1:], "--models", str(tiny_models), "--grid", "ip_adapter_scale=0.2,0.8"]
     )
     assert res.exit_code == 0, res.output
     table = (out / "sweep.csv").read_text().splitlines()
@@ -190,6 +191,7 @@ def test_missing_base_model_exit_3(tmp_path, ml2025):
     res = CliRunner().invoke(
         generate_app,
         [
+            "run",
             "--task",
             "ml2025-hw10",
             "--data",
@@ -239,3 +241,117 @@ def test_settings_rank_by_their_least_sure_subject():
     ]
     table = pd.DataFrame(rows, columns=["setting", "subject", "pass_probability", "worst_margin"])
     assert rank_settings(table) == [("b", 0.7), ("a", 0.5), ("c", 0.2)]
+
+
+# Samplers, DDIM eta and noise interpolation (DLCV HW2 P2).
+
+
+def test_slerp_and_lerp_against_numpy():
+    from generators.interpolate import alphas, lerp, slerp
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(64), rng.standard_normal(64)
+    ta, tb = torch.tensor(a).reshape(1, 4, 4, 4), torch.tensor(b).reshape(1, 4, 4, 4)
+    theta = np.arccos(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    for alpha in (0.0, 0.3, 1.0):
+        expected = (np.sin((1 - alpha) * theta) * a + np.sin(alpha * theta) * b) / np.sin(theta)
+        np.testing.assert_allclose(slerp(ta, tb, alpha).numpy().ravel(), expected, atol=1e-12)
+        np.testing.assert_allclose(lerp(ta, tb, alpha).numpy().ravel(), (1 - alpha) * a + alpha * b, atol=1e-12)
+    assert torch.equal(slerp(ta, tb, 0.0), ta) or torch.allclose(slerp(ta, tb, 0.0), ta, atol=1e-12)
+    u, v = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])  # unit vectors: slerp stays on the circle
+    assert all(abs(float(slerp(u, v, t).norm()) - 1) < 1e-6 for t in alphas(5))
+    assert abs(float(lerp(u, v, 0.5).norm()) - np.sqrt(0.5)) < 1e-6  # lerp cuts the corner
+
+
+def test_edm_pairing_warns_both_ways(tmp_path):
+    from diffusers import EDMDPMSolverMultistepScheduler
+
+    from generators.schedulers import scheduler_name, use_scheduler
+    from generators.testing import build_tiny_sdxl
+
+    pipe, _ = load_base(str(build_tiny_sdxl(tmp_path / "sdxl")))
+    pipe.scheduler = EDMDPMSolverMultistepScheduler()  # EDM's own defaults, as Playground v2.5 ships them
+    pipe.save_pretrained(tmp_path / "edm-base")  # an EDM base, as Playground v2.5 ships
+    edm, _ = load_base(str(tmp_path / "edm-base"))
+    assert scheduler_name(edm) == "edm-dpmpp-2m"
+    assert "not one" in use_scheduler(edm, "euler")[0]
+    edm, _ = load_base(str(tmp_path / "edm-base"))
+    assert use_scheduler(edm, "edm-euler") == [] and scheduler_name(edm) == "edm-euler"
+    plain, _ = load_base(str(build_tiny_sdxl(tmp_path / "sdxl")))
+    assert "not trained for EDM" in use_scheduler(plain, "edm-euler")[0]
+
+
+def test_ddim_eta_is_recorded_and_graded(tmp_path, tiny_sd, ml2025, tiny_models):
+    task, out = _small_task(tmp_path), tmp_path / "eta"
+    common = ["--task", str(task), "--data", str(ml2025 / "data"), "--base", str(tiny_sd), "--steps", "2"]
+    res = CliRunner().invoke(generate_app, ["run", *common, "--out", str(out), "--scheduler", "ddim", "--eta", "0.5"])
+    assert res.exit_code == 0, res.output
+    generation = json.loads((out / "manifest.json").read_text())["generation"]
+    assert (generation["scheduler"], generation["eta"]) == ("ddim", 0.5)
+    graded = CliRunner().invoke(
+        grader_app,
+        ["check", str(out), "--task", str(task), "--data", str(ml2025 / "data"), "--models", str(tiny_models)],
+    )
+    assert graded.exit_code == 0, graded.output
+    assert "scheduler=ddim, eta=0.5" in graded.output
+    bad = CliRunner().invoke(
+        generate_app, ["run", *common, "--out", str(tmp_path / "x"), "--scheduler", "euler", "--eta", "0.5"]
+    )
+    assert bad.exit_code == 2 and "--eta applies to the DDIM scheduler, not euler" in bad.output
+
+
+def test_interpolate_writes_frames_and_strip(tmp_path, tiny_sd):
+    from generators.interpolate import seeded_noise
+
+    pipe, _ = load_base(str(tiny_sd))
+    for name, seed in (("00.pt", 0), ("01.pt", 1)):
+        torch.save(seeded_noise(pipe, seed), tmp_path / name)
+    out = tmp_path / "interp"
+    args = [
+        "interpolate",
+        "--base",
+        str(tiny_sd),
+        "--noise-a",
+        str(tmp_path / "00.pt"),
+        "--noise-b",
+        str(tmp_path / "01.pt"),
+        "--steps",
+        "3",
+        "--sampling-steps",
+        "2",
+        "--out",
+        str(out),
+    ]
+    res = CliRunner().invoke(generate_app, args)
+    assert res.exit_code == 0, res.output
+    frames = sorted(out.glob("frame_*.png"))
+    assert len(frames) == 3
+    w, h = Image.open(frames[0]).size
+    assert Image.open(out / "strip.png").size == (3 * w, h)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["mode"] == "slerp" and manifest["alphas"] == [0.0, 0.5, 1.0]
+    bad = CliRunner().invoke(generate_app, [*args[:-2], "--out", str(tmp_path / "b"), "--mode", "cubic"])
+    assert bad.exit_code == 2 and "--mode must be slerp or lerp" in bad.output
+
+
+def test_ddim_grid_rows_by_eta(tmp_path, tiny_sd):
+    out = tmp_path / "grid" / "ddim.png"
+    args = [
+        "ddim-grid",
+        "--base",
+        str(tiny_sd),
+        "--seeds",
+        "0,1",
+        "--etas",
+        "0,1",
+        "--sampling-steps",
+        "2",
+        "--out",
+        str(out),
+    ]
+    res = CliRunner().invoke(generate_app, args)
+    assert res.exit_code == 0, res.output
+    sheet = np.asarray(Image.open(out))
+    h, w = sheet.shape[0] // 2, sheet.shape[1] // 2
+    assert not np.array_equal(sheet[:h, :w], sheet[h:, :w])  # eta 1 adds noise: another picture
+    assert json.loads((out.parent / "manifest.json").read_text())["rows_eta"] == [0.0, 1.0]

@@ -240,7 +240,8 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
     if manifest:
         settings = ", ".join(f"{k}={v}" for k, v in (manifest.get("settings") or {}).items() if v not in (None, {}, ""))
         generation = manifest.get("generation") or {}
-        run = ", ".join(f"{k}={generation[k]}" for k in ("seed", "steps", "guidance") if k in generation)
+        keys = ("seed", "steps", "guidance", "scheduler", "eta")
+        run = ", ".join(f"{k}={generation[k]}" for k in keys if generation.get(k) is not None)
         console.print(
             f"[dim]generated with {manifest.get('adapter')} on {manifest.get('base')}: {settings}; {run}[/]",
             highlight=False,
