@@ -38,7 +38,9 @@ def test_passing_submission_exits_0_and_exports(ml2025, tiny_models, task_with_l
     assert {m["model_id"] for m in report["models"]} == {"facebook/dinov2-large", "openai/clip-vit-large-patch14-336"}
     assert {"torch", "transformers", "t2i-grader"} <= set(report["versions"])
     frame = pd.read_csv(out_csv)
-    assert list(frame.columns) == ["subject", "file", "dino", "clip_t"] and len(frame) == 90
+    assert list(frame.columns) == ["subject", "file", "dino", "clip_t", "dino_passed", "clip_t_passed", "text", "flags"]
+    assert len(frame) == 90 and frame["dino_passed"].all()
+    assert frame.loc[0, "text"] == json.loads((ml2025 / "data" / "metadata.json").read_text())["object-1"]["text_cond"]
     # Per-subject means in the JSON are the means of the per-image rows in the CSV.
     means = frame.groupby("subject")["dino"].mean()
     assert means["object-3"] == pytest.approx(report["subjects"][2]["metrics"]["dino"]["value"], abs=1e-9)

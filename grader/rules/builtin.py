@@ -77,11 +77,12 @@ def _text_similarity(rin: RuleInput) -> ImageScores | None:
     texts = subject_texts(rin)
     if texts is None:
         return None
+    details = [{"text": t} for t in texts]  # the text each image was scored against, for the reports
     texts = [t for t, k in zip(texts, keep, strict=True) if k]
     generated = rin.embeddings.of([p for p, k in zip(rin.subject.images, keep, strict=True) if k])
     values[keep] = text_similarity(generated, rin.embeddings.texts(texts))
     note_long_texts(rin, texts)
-    return ImageScores(values)
+    return ImageScores(values, details)
 
 
 def _faceless(rin: RuleInput) -> ImageScores:
