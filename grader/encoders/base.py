@@ -124,7 +124,9 @@ class Encoder:
         images = [open_rgb(p) for p in batch]
         if self.spec.preprocessing == "resize-crop":
             return resize_crop(images, self.spec.resize_crop)
-        return self.processor(images=images, return_tensors="pt")["pixel_values"]
+        # Channels last, said rather than guessed: transformers 4 guesses a 1x1 or 3-pixel-high RGB image as
+        # channels-first and fails on it.
+        return self.processor(images=images, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
 
     @torch.inference_mode()
     def encode_images(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> np.ndarray:
