@@ -172,35 +172,24 @@ GateOption = Annotated[
 ]
 
 
-def _grade_options(
-    *,
-    task: str,
-    baseline: str | None,
-    models: Path | None,
-    text_template: str | None,
-    face_model: str | None,
-    face_detector: str | None,
-    classifier: list[str] | None,
-    threshold: list[str] | None,
-    dtype: str,
-    cache: EmbeddingCache | None,
-    strict_copies: bool = False,
-    gate: Path | None = None,
-):  # -> GradeOptions
+def _grade_options(task: str, cache: EmbeddingCache | None, given: dict):  # -> GradeOptions
+    """The grading options of a command, from its parameters (``given``: the command's ``locals()``, whose
+    option names are the same in check, watch and batch)."""
     from grader.calibrate import GATE_TIER, gate_tier
     from grader.runner import GradeOptions
 
+    gate = given.get("gate")
     return GradeOptions(
-        tier=baseline,
-        models_dir=models,
-        text_template=text_template,
-        face_model=face_model,
-        face_detector=face_detector,
-        dtype=_dtype(dtype),
-        classifiers={k: Path(v) for k, v in key_values(classifier, "--classifier").items()},
-        thresholds={k: _number(v, k) for k, v in key_values(threshold, "--threshold").items()},
+        tier=given["baseline"],
+        models_dir=given["models"],
+        text_template=given["text_template"],
+        face_model=given["face_model"],
+        face_detector=given["face_detector"],
+        dtype=_dtype(given["dtype"]),
+        classifiers={k: Path(v) for k, v in key_values(given["classifier"], "--classifier").items()},
+        thresholds={k: _number(v, k) for k, v in key_values(given["threshold"], "--threshold").items()},
         cache=cache,
-        strict_copies=strict_copies,
+        strict_copies=given["strict_copies"],
         tiers={GATE_TIER: gate_tier(gate, task)} if gate else {},
     )
 
@@ -248,20 +237,7 @@ def check(
     try:
         spec = load_task(task)
         cache = None if no_cache else _cache(cache_dir)
-        options = _grade_options(
-            task=spec.name,
-            baseline=baseline,
-            models=models,
-            text_template=text_template,
-            face_model=face_model,
-            face_detector=face_detector,
-            classifier=classifier,
-            threshold=threshold,
-            dtype=dtype,
-            cache=cache,
-            strict_copies=strict_copies,
-            gate=gate,
-        )
+        options = _grade_options(spec.name, cache, locals())
         with rich_progress(err) as progress:
             result = grade(spec, submission, data, options, progress)
     except GraderError as exc:
@@ -313,19 +289,7 @@ def watch(
         spec = load_task(task)
         if not submission.is_dir():
             raise UsageError(f"{submission}: watch needs a folder (a .zip does not change in place)")
-        options = _grade_options(
-            task=spec.name,
-            baseline=baseline,
-            models=models,
-            text_template=text_template,
-            face_model=face_model,
-            face_detector=face_detector,
-            classifier=classifier,
-            threshold=threshold,
-            dtype=dtype,
-            cache=_cache(cache_dir),
-            strict_copies=strict_copies,
-        )
+        options = _grade_options(spec.name, _cache(cache_dir), locals())
         with rich_progress(err) as progress:
             watch_loop(spec, submission, data, options, out, progress)
     except GraderError as exc:
@@ -444,23 +408,9 @@ def batch(
 
     try:
         spec = load_task(task)
-        options = _grade_options(
-            task=spec.name,
-            baseline=baseline,
-            models=models,
-            text_template=text_template,
-            face_model=face_model,
-            face_detector=face_detector,
-            classifier=classifier,
-            threshold=threshold,
-            dtype=dtype,
-            cache=_cache(cache_dir),  # shared by the class: a re-run grades only new or changed images
-            strict_copies=strict_copies,
-        )
-        from grader.batch.students import find_students
-
-        count = len(find_students(submissions, roster)[0])
-        with class_progress(err, count) as progress:
+        # One cache for the class: a re-run grades only new or changed images.
+        options = _grade_options(spec.name, _cache(cache_dir), locals())
+        with class_progress(err) as progress:
             result = run_batch(spec, submissions, data, out_dir, options, roster, engine, ray_address, html, progress)
     except GraderError as exc:
         raise _fail(exc) from exc

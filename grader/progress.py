@@ -46,10 +46,14 @@ def rich_progress(console: Console) -> Iterator[RichProgress]:
 class ClassProgress:
     """Two bars for a whole class: students, and images encoded (all encoders and students on one bar)."""
 
-    def __init__(self, progress: Progress, students: int) -> None:
+    def __init__(self, progress: Progress) -> None:
         self._progress = progress
-        self._students = progress.add_task("students", total=students)
+        self._students = progress.add_task("students", total=None)
         self._images = progress.add_task("images encoded", total=0)
+
+    def expect(self, students: int) -> None:
+        """The class's size, once its folder has been read."""
+        self._progress.update(self._students, total=students)
 
     def task(self, label: str, total: int) -> Callable[[int], None]:
         self._progress.update(self._images, total=(self._progress.tasks[self._images].total or 0) + total)
@@ -60,6 +64,6 @@ class ClassProgress:
 
 
 @contextmanager
-def class_progress(console: Console, students: int) -> Iterator[ClassProgress]:
+def class_progress(console: Console) -> Iterator[ClassProgress]:
     with Progress(*_COLUMNS, console=console, transient=False) as progress:
-        yield ClassProgress(progress, students)
+        yield ClassProgress(progress)

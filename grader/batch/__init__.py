@@ -74,6 +74,7 @@ def run_batch(
     by_id = {s.id: s for s in students}
     outcomes = []
     reporter = progress or _Quiet()
+    reporter.expect(len(students))
     for outcome in ENGINES[engine](task, students, data, options, reporter, address=address):
         outcomes.append(outcome)
         _write_student(outcome, by_id[outcome.student], out, html)
@@ -98,6 +99,9 @@ def _write_table(rows: list[dict[str, Any]], path: Path) -> None:
 class _Quiet:
     def task(self, label: str, total: int):
         return lambda n: None
+
+    def expect(self, students: int) -> None:
+        pass
 
     def student_done(self) -> None:
         pass
