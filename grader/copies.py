@@ -55,19 +55,26 @@ def _closest(a: list[tuple[int, ...]], b: list[tuple[int, ...]]) -> np.ndarray:
     return np.min(distances, axis=0)
 
 
+def _hashed(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[list[int], list[int], np.ndarray]:
+    """Indices of the images with hashes on each side, and for those pairs whether their mean colours agree."""
+    ia = [i for i, v in enumerate(a) if v]
+    ib = [j for j, v in enumerate(b) if v]
+    if not ia or not ib:
+        return ia, ib, np.zeros((len(ia), len(ib)), dtype=bool)
+    return ia, ib, colour_distance([a[i].colour for i in ia], [b[j].colour for j in ib]) <= COLOUR_STEPS
+
+
 def near(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[np.ndarray, np.ndarray]:
     """Per pair: pHash bit distance as shown, and to the mirrored second image; 64 (never near) where a hash
     is missing or the mean colours differ."""
     shown = np.full((len(a), len(b)), 64, dtype=np.int64)
     flipped = shown.copy()
-    ia = [i for i, v in enumerate(a) if v]
-    ib = [j for j, v in enumerate(b) if v]
+    ia, ib, alike = _hashed(a, b)
     if ia and ib:
         grid = np.ix_(ia, ib)
-        ha, hb = [a[i] for i in ia], [b[j] for j in ib]
-        other_colour = colour_distance([h.colour for h in ha], [h.colour for h in hb]) > COLOUR_STEPS
-        shown[grid] = np.where(other_colour, 64, _closest([h.shown for h in ha], [h.shown for h in hb]))
-        flipped[grid] = np.where(other_colour, 64, _closest([h.shown for h in ha], [h.mirrored for h in hb]))
+        ha, hb = [a[i].shown for i in ia], [b[j] for j in ib]
+        shown[grid] = np.where(alike, _closest(ha, [h.shown for h in hb]), 64)
+        flipped[grid] = np.where(alike, _closest(ha, [h.mirrored for h in hb]), 64)
     return shown, flipped
 
 
@@ -75,11 +82,9 @@ def same_picture(a: list[VisualHash | None], b: list[VisualHash | None]) -> np.n
     """Per pair, whether the two are the same picture re-encoded or resized: whole-image pHashes at most
     ``SAME_BITS`` apart and mean colours alike (no crops, no mirroring: stricter than a copy of a reference)."""
     same = np.zeros((len(a), len(b)), dtype=bool)
-    ia = [i for i, v in enumerate(a) if v]
-    ib = [j for j, v in enumerate(b) if v]
+    ia, ib, alike = _hashed(a, b)
     if ia and ib:
         close = hamming([a[i].shown[0] for i in ia], [b[j].shown[0] for j in ib]) <= SAME_BITS
-        alike = colour_distance([a[i].colour for i in ia], [b[j].colour for j in ib]) <= COLOUR_STEPS
         same[np.ix_(ia, ib)] = close & alike
     return same
 

@@ -151,6 +151,7 @@ def _subject_result(
     conventions: dict[str, dict[str, float]] = {}
     failures: list[str] = []
     for name, metric in running.metrics.items():
+        rule = RULES.get(metric.rule)
         value, n = None, 0
         if name in scored:
             chosen = scored[name].values[kept]
@@ -158,9 +159,8 @@ def _subject_result(
             n = len(valid)
             if n:
                 value = AGGREGATIONS[metric.aggregation](valid)
-                convert = RULES.get(metric.rule).conventions
-                if convert and metric.aggregation == "mean":
-                    conventions[name] = convert(valid)
+                if rule.conventions and metric.aggregation == "mean":
+                    conventions[name] = rule.conventions(valid)
             elif metric.faces_only:
                 failures.append(f"{metric.label}: no generated image has a face (the course scores this 0)")
         line, calibrated = (
@@ -168,10 +168,9 @@ def _subject_result(
             if tier
             else (None, True)
         )
-        ceiling_of = RULES.get(metric.rule).ceiling
         ceiling = (
-            ceiling_of(RuleInput(metric, subject, encoded[metric.encoder.key], has_face, meta_file, notes))
-            if ceiling_of and subject.references and value is not None
+            rule.ceiling(RuleInput(metric, subject, encoded[metric.encoder.key], has_face, meta_file, notes))
+            if rule.ceiling and subject.references and value is not None
             else None
         )
         spread = (
@@ -188,16 +187,14 @@ def _subject_result(
             higher_is_better=metric.higher_is_better,
             calibrated=calibrated,
             model=metric.encoder.model,
-            is_count=RULES.get(metric.rule).is_count,
+            is_count=rule.is_count,
             ci_low=spread.low,
             ci_high=spread.high,
             pass_probability=spread.pass_probability if calibrated else None,
             ceiling=ceiling,
             conventions=conventions.get(name, {}),
             outcomes=(
-                confidence.outcome_probabilities(distributions[name])
-                if RULES.get(metric.rule).is_count and name in distributions
-                else {}
+                confidence.outcome_probabilities(distributions[name]) if rule.is_count and name in distributions else {}
             ),
         )
     for name, gate in running.gates.items():
