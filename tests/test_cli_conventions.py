@@ -59,30 +59,29 @@ def test_cache_info_names_models_and_clear_keeps_new_entries(tiny_models, tmp_pa
     assert CliRunner().invoke(app, ["cache", "clear", "--older-than", "soon", *cache]).exit_code == 2
 
 
-def test_an_unexpected_failure_is_exit_code_4_in_one_line(monkeypatch, capsys, tiny_models):
-    def broken(*args, **kwargs):
-        raise RuntimeError("something the grader did not foresee")
+def _main_when_grading_raises(error: BaseException, monkeypatch, capsys, models) -> tuple[int, str]:
+    """Run the console script on the fixture with grading replaced by ``error``: its exit code and stderr."""
 
-    monkeypatch.setattr("grader.runner.grade", broken)
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("grader.runner.grade", failing)
     argv = ["grader", "check", str(ROOT / "submission"), "--task", "ml2025-hw10", "--data", str(ROOT / "data")]
-    monkeypatch.setattr(sys, "argv", [*argv, "--models", str(tiny_models)])
+    monkeypatch.setattr(sys, "argv", [*argv, "--models", str(models)])
     with pytest.raises(SystemExit) as exit_info:
         main()
-    assert exit_info.value.code == 4
-    err = capsys.readouterr().err
+    return exit_info.value.code, capsys.readouterr().err
+
+
+def test_an_unexpected_failure_is_exit_code_4_in_one_line(monkeypatch, capsys, tiny_models):
+    error = RuntimeError("something the grader did not foresee")
+    code, err = _main_when_grading_raises(error, monkeypatch, capsys, tiny_models)
+    assert code == 4
     assert "internal error: RuntimeError: something the grader did not foresee" in err
     assert "Traceback" not in err and "--verbose" in err
 
 
 def test_ctrl_c_ends_in_one_line_and_exit_130(monkeypatch, capsys, tiny_models):
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr("grader.runner.grade", interrupted)
-    argv = ["grader", "check", str(ROOT / "submission"), "--task", "ml2025-hw10", "--data", str(ROOT / "data")]
-    monkeypatch.setattr(sys, "argv", [*argv, "--models", str(tiny_models)])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    assert exit_info.value.code == 130
-    err = capsys.readouterr().err
+    code, err = _main_when_grading_raises(KeyboardInterrupt(), monkeypatch, capsys, tiny_models)
+    assert code == 130
     assert "interrupted" in err and "Traceback" not in err
