@@ -73,7 +73,7 @@ def test_every_student_gets_a_row_and_broken_ones_do_not_stop_the_class(graded):
         assert rows[student]["exit_meaning"] == "passed"
         assert json.loads((out / f"{student}.json").read_text())["verdict"] == "PASS"
         assert (out / f"{student}.html").is_file()
-    assert rows["s04"]["status"] == "could not grade" and "zip" in rows["s04"]["error"]
+    assert rows["s04"]["status"] == "could not grade" and "not a readable zip archive" in rows["s04"]["error"]
     assert rows["s05"]["status"] == "could not grade" and "folder missing" in rows["s05"]["error"]
     assert rows["s07"]["status"] == "missing" and rows["s07"]["exit_meaning"] == "nothing submitted"
     assert json.loads((out / "s04.json").read_text())["exit_code"] == 2

@@ -60,6 +60,8 @@ def unpacked(submission: Path) -> Iterator[Path]:
     if not submission.exists():
         raise InputError(f"{submission}: submission not found")
     if not zipfile.is_zipfile(submission):
+        if submission.suffix.lower() == ".zip":
+            raise InputError(f"{submission}: not a readable zip archive (damaged or cut short)")
         raise InputError(f"{submission}: a submission is a folder or a .zip file")
     with tempfile.TemporaryDirectory(prefix="t2i-grader-") as tmp:
         with zipfile.ZipFile(submission) as archive:
