@@ -329,7 +329,7 @@ def tasks_validate(files: Annotated[list[Path], typer.Argument(help="Task files 
     failed = 0
     for path in files:
         try:
-            spec = read_task_file(path)
+            spec = read_task_file(path, fresh=True)
         except GraderError as exc:
             err.print(f"[bold red]invalid:[/] {exc}", highlight=False, soft_wrap=True)
             failed += 1

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +67,9 @@ def _from_hf_cache(model_id: str, revision: str | None, marker: str = "config.js
 
 def hub_unreachable_reason() -> str | None:
     """Why the hub cannot be used right now, or None if it answers. Fails fast instead of retrying."""
+    import urllib.error
+    import urllib.request
+
     from huggingface_hub import constants
 
     if constants.HF_HUB_OFFLINE:

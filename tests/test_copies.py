@@ -86,7 +86,7 @@ def test_a_regrade_finds_copies_from_the_cache_without_decoding(copied, tiny_mod
     def no_decoding(path):
         raise AssertionError(f"decoded {path}")
 
-    monkeypatch.setattr("grader.submission.files.open_rgb", no_decoding)
+    monkeypatch.setattr("grader.images.open_rgb", no_decoding)
     monkeypatch.setattr("grader.copies.open_rgb", no_decoding)
     assert _flags(grade(task, copied / "submission", copied / "data", options)) == first
 

@@ -14,17 +14,19 @@ from pathlib import Path
 
 from rich.console import Console
 
-import grader.submission.files as submission_files
+import grader.images as images
 from grader.cache import EmbeddingCache
 from grader.runner import GradeOptions, grade
-from grader.tasks import load_task
+from grader.tasks import available_tasks, load_task
 from grader.watch import watch
 
 HEAVY = ("torch", "transformers", "sklearn", "deepface", "diffusers", "pandas")
 
 
-def _cli(args: list[str], cache: Path, importtime: bool = False) -> subprocess.CompletedProcess:
-    env = {**os.environ, "T2I_GRADER_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+def _cli(
+    args: list[str], cache: Path, importtime: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "T2I_GRADER_CACHE": str(cache), "HF_HUB_OFFLINE": "1", **(env or {})}
     flags = ["-X", "importtime"] if importtime else []
     code = "import sys; from grader.cli import main; sys.argv[0] = 'grader'; main()"
     return subprocess.run(
@@ -53,13 +55,32 @@ def test_help_imports_neither_numpy_nor_pydantic(tmp_path):
     assert not {m for m in imported if m.split(".")[0] in ("numpy", "pydantic", "torch", *HEAVY)}
 
 
+def test_listing_tasks_again_skips_their_validation_until_a_file_changes(tmp_path):
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    task_file = tasks / "ml2025-hw10.yaml"
+    shutil.copy(available_tasks()["ml2025-hw10"], task_file)
+
+    def imported_by_listing() -> set[str]:
+        res = _cli(["tasks"], tmp_path / "cache", importtime=True, env={"T2I_GRADER_TASKS": str(tasks)})
+        assert res.returncode == 0 and "ml2025-hw10" in res.stdout, res.stderr
+        return set(re.findall(r"\|\s+([\w.]+)$", res.stderr, re.MULTILINE))
+
+    assert "grader.metrics" in imported_by_listing()  # first time: validated, rules and all
+    again = imported_by_listing()
+    assert "grader.tasks.schema" in again
+    assert not {m for m in again if m.split(".")[0] in ("numpy", "PIL", "yaml") or m == "grader.metrics"}
+    task_file.write_text(task_file.read_text().replace("description:", "description: Edited.", 1))
+    assert "grader.metrics" in imported_by_listing()  # changed bytes: validated afresh
+
+
 def test_a_cached_regrade_decodes_no_image_and_builds_no_encoder(ml2025, tiny_models, tmp_path, monkeypatch):
     task = load_task("ml2025-hw10")
     options = GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(tmp_path / "e.sqlite"))
     first = grade(task, ml2025 / "submission", ml2025 / "data", options)
     decoded = []
-    real = submission_files.open_rgb
-    monkeypatch.setattr(submission_files, "open_rgb", lambda path: decoded.append(path) or real(path))
+    real = images.open_rgb
+    monkeypatch.setattr(images, "open_rgb", lambda path: decoded.append(path) or real(path))
     options.encoder_pool = {}
     again = grade(task, ml2025 / "submission", ml2025 / "data", options)
     assert decoded == []

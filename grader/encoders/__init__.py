@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
 from grader.registry import Registry
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from grader.result import ModelInfo
 
 ProgressCallback = Callable[[int], None]

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from grader.registry import Registry
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from grader.submission.files import SubjectInput
     from grader.tasks.schema import MetricSpec
 

@@ -10,11 +10,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.cache import EmbeddingCache, file_digest
+from typing import TYPE_CHECKING
+
 from grader.errors import InputError
-from grader.fingerprints import VisualHash, visual_hash
-from grader.images import image_header, open_rgb
 from grader.result import Problem
+
+if TYPE_CHECKING:
+    from grader.cache import EmbeddingCache
+    from grader.fingerprints import VisualHash
+
+# numpy and Pillow are imported where images are read: listing or validating tasks imports the layouts, not them.
 
 MANIFEST = "manifest.json"  # written by the generators beside the images: settings and seeds, not an image
 
@@ -100,6 +105,10 @@ def remembering_decodes(cache: EmbeddingCache | None) -> Iterator[DecodeMemo]:
 
 def _decode(path: Path) -> None:
     """Raise InputError if ``path`` does not decode; contents that decoded before are not decoded again."""
+    from grader.cache import file_digest
+    from grader.fingerprints import VisualHash, visual_hash
+    from grader.images import open_rgb
+
     memo = _decode_memo.get()
     if memo is None:
         open_rgb(path)
@@ -128,6 +137,8 @@ def check_image(path: Path, subject: str | None, expected_size: tuple[int, int] 
         _decode(path)
     except InputError as exc:
         return Problem(str(path), f"{exc.args[0].removeprefix(f'{path}: ')}; left out of the grade", subject)
+    from grader.images import image_header
+
     (w, h), mode = image_header(path)
     if mode in WIDE_MODES:
         message = (

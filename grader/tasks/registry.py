@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from grader.errors import TaskFileError, UsageError
+from grader.tasks import validated
 from grader.tasks.schema import Task
 
 TASKS_ENV = "T2I_GRADER_TASKS"
@@ -30,10 +30,31 @@ def available_tasks() -> dict[str, Path]:
     return found
 
 
-def read_task_file(path: Path) -> Task:
+def read_task_file(path: Path, fresh: bool = False) -> Task:
+    """The task in ``path``; ``fresh`` validates it even if the same bytes validated before."""
     try:
-        raw = yaml.safe_load(path.read_text("utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TaskFileError(f"{path}: cannot read task file: {exc}") from exc
+    task = None if fresh else validated.recall(data)
+    if task is None:
+        task = _validate_task_file(path, data)
+        validated.remember(data, task)
+    if task.name != path.stem:
+        raise TaskFileError(
+            f"{path}: the task is named {task.name!r} but its file {path.name!r}; name the file {task.name}.yaml "
+            "(tasks are found by file name)"
+        )
+    return task
+
+
+def _validate_task_file(path: Path, data: bytes) -> Task:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: several times faster
+    try:
+        raw = yaml.load(data.decode("utf-8"), Loader=loader)
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TaskFileError(f"{path}: cannot read task file: {exc}") from exc
     if not isinstance(raw, dict):
         raise TaskFileError(f"{path}: a task file is a mapping of fields, got {type(raw).__name__}")
@@ -44,11 +65,6 @@ def read_task_file(path: Path) -> Task:
         for loc, message in _flat_errors(exc):
             lines.append(f"  {'.'.join(map(str, loc)) or '(top level)'}: {message}")
         raise TaskFileError("\n".join(lines)) from exc
-    if task.name != path.stem:
-        raise TaskFileError(
-            f"{path}: the task is named {task.name!r} but its file {path.name!r}; name the file {task.name}.yaml "
-            "(tasks are found by file name)"
-        )
     return task
 
 
