@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from grader.options import key_values
 from grader.progress import rich_progress
 from grader.runner import GradeOptions
 from grader.tasks import load_task
+
+AdapterName = Literal[tuple(ADAPTERS)]  # type: ignore[valid-type]
+SchedulerName = Literal[tuple(SCHEDULERS)]  # type: ignore[valid-type]
 
 app = typer.Typer(
     help="Generate submissions in the layout the grader reads: run, sweep, interpolate, ddim-grid.",
@@ -79,7 +82,9 @@ def _generation_command(mode: str):
         data: Annotated[Path, typer.Option(help="The task's data folder.")],
         base: Annotated[str, typer.Option(help="Base diffusers pipeline: hub id or local folder.")],
         out: Annotated[Path, typer.Option(help="Output folder (the submission; a sweep's parent folder).")],
-        adapter: Annotated[str, typer.Option(help=f"One of: {', '.join(ADAPTERS)}.")] = "none",
+        adapter: Annotated[
+            AdapterName, typer.Option(metavar="ADAPTER", help=f"How the base is personalised: {', '.join(ADAPTERS)}.")
+        ] = "none",
         weights: Annotated[str | None, typer.Option(help="Adapter weights: file, folder or hub id.")] = None,
         weight_name: Annotated[str | None, typer.Option(help="File name inside --weights.")] = None,
         subfolder: Annotated[str, typer.Option(help="IP-Adapter: subfolder of --weights.")] = "",
@@ -88,16 +93,22 @@ def _generation_command(mode: str):
         ),
         scale: Annotated[float | None, typer.Option(help="IP-Adapter scale (0.6) or LoRA scale (1.0).")] = None,
         subject_scale: Annotated[
-            list[str] | None, typer.Option(help="IP-Adapter scale per subject: object-4=0.6[,object-5=0.8]")
+            list[str] | None,
+            typer.Option(metavar="SUBJECT=SCALE", help="IP-Adapter scale per subject: object-4=0.6,object-5=0.8."),
         ] = None,
-        embedding: Annotated[list[str] | None, typer.Option(help="Textual inversion: TOKEN=FILE (repeatable).")] = None,
-        token: Annotated[list[str] | None, typer.Option(help="Custom Diffusion modifier token (repeatable).")] = None,
+        embedding: Annotated[
+            list[str] | None, typer.Option(metavar="TOKEN=FILE", help="Textual inversion embedding (repeatable).")
+        ] = None,
+        token: Annotated[
+            list[str] | None, typer.Option(metavar="TOKEN", help="Custom Diffusion modifier token (repeatable).")
+        ] = None,
         prompt_template: Annotated[str | None, typer.Option(help="e.g. 'a photo of a {name} {text_cond}'.")] = None,
         unique_token: Annotated[
             str | None, typer.Option(help="DreamBench: the rare token before the class word (default sks).")
         ] = None,
         scheduler: Annotated[
-            str | None, typer.Option(help=f"Sampler: {', '.join(SCHEDULERS)} (default: the base's own).")
+            SchedulerName | None,
+            typer.Option(metavar="SCHEDULER", help=f"Sampler: {', '.join(SCHEDULERS)} (default: the base's own)."),
         ] = None,
         eta: Annotated[
             float | None, typer.Option(help="DDIM eta (0 deterministic ... 1 DDPM-like); needs ddim.")
@@ -110,7 +121,10 @@ def _generation_command(mode: str):
         models: Annotated[
             Path | None, typer.Option(help="Models folder (DIR/<org>/<name>) for base and grading.")
         ] = None,
-        grid: Annotated[list[str] | None, typer.Option(help="sweep: SETTING=V1,V2,... (one or two settings).")] = None,
+        grid: Annotated[
+            list[str] | None,
+            typer.Option(metavar="SETTING=V1,V2,...", help="sweep: values of one setting (give two for a 2-D grid)."),
+        ] = None,
     ) -> None:
         try:
             spec = load_task(task)
@@ -199,11 +213,16 @@ def interpolate(
     noise_b: Annotated[Path, typer.Option(help="The second initial noise (.pt tensor).")],
     out: Annotated[Path, typer.Option(help="Folder for the frames, strip.png and manifest.json.")],
     steps: Annotated[int, typer.Option(help="Frames, both noises included (alpha from 0 to 1).")] = 11,
-    mode: Annotated[str, typer.Option(help="slerp (spherical, keeps the noise's norm) or lerp.")] = "slerp",
+    mode: Annotated[
+        Literal["slerp", "lerp"], typer.Option(help="slerp (spherical, keeps the noise's norm) or lerp.")
+    ] = "slerp",
     prompt: PromptOption = "",
     sampling_steps: Annotated[int, typer.Option(help="Denoising steps per frame.")] = 50,
     guidance: float = 7.5,
-    scheduler: Annotated[str | None, typer.Option(help="Sampler (default: the base's own).")] = None,
+    scheduler: Annotated[
+        SchedulerName | None,
+        typer.Option(metavar="SCHEDULER", help=f"Sampler: {', '.join(SCHEDULERS)} (default: the base's own)."),
+    ] = None,
     eta: Annotated[float | None, typer.Option(help="DDIM eta; needs --scheduler ddim.")] = None,
     models: ModelsDirOption = None,
 ) -> None:
@@ -255,7 +274,9 @@ def interpolate(
 def ddim_grid(
     base: BaseOption,
     out: Annotated[Path, typer.Option(help="The figure to write (.png); manifest.json goes beside it.")],
-    noise: Annotated[list[Path] | None, typer.Option(help="An initial noise .pt per column (repeatable).")] = None,
+    noise: Annotated[
+        list[Path] | None, typer.Option(metavar="FILE", help="An initial noise .pt per column (repeatable).")
+    ] = None,
     seeds: Annotated[str | None, typer.Option(help="Or seeds for the columns: 0,1,2,3.")] = None,
     etas: Annotated[str, typer.Option(help="One row per eta.")] = "0,0.25,0.5,0.75,1",
     prompt: PromptOption = "",

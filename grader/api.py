@@ -28,6 +28,8 @@ def _options(
     classifiers: dict[str, PathLike] | None,
     dtype: str | None,
     strict_copies: bool,
+    device: str | None = None,
+    batch_size: int | None = None,
 ) -> GradeOptions:
     from grader.cache import EmbeddingCache
     from grader.runner import GradeOptions
@@ -50,6 +52,8 @@ def _options(
         classifiers={k: Path(v) for k, v in (classifiers or {}).items()},
         thresholds=dict(thresholds or {}),
         strict_copies=strict_copies,
+        device=device,
+        batch_size=batch_size,
     )
 
 
@@ -74,9 +78,12 @@ def grade(
     classifiers: dict[str, PathLike] | None = None,
     dtype: str | None = None,
     strict_copies: bool = False,
+    device: str | None = None,
+    batch_size: int | None = None,
 ) -> GradeResult:
     """Grade ``submission`` (a folder or a .zip) for ``task`` (a name, a task file or a Task) against the
     ``baseline`` tier (default: the task's first). ``cache``: True for the user cache, False for none, or a folder.
+    ``device`` (e.g. "cuda:0") and ``batch_size`` change how fast the encoders run, not what they compute.
     Raises ``grader.errors.GraderError`` (with its ``exit_code``) when it cannot grade at all.
 
     Example:
@@ -100,6 +107,8 @@ def grade(
         classifiers,
         dtype,
         strict_copies,
+        device,
+        batch_size,
     )
     return run(_task(task), Path(submission), Path(data), options)
 

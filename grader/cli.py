@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from grader.errors import ExitCode, GraderError, UsageError
+from grader.faces.names import FACE_DETECTORS, FACE_MODELS
 from grader.options import key_values
 
 if TYPE_CHECKING:
@@ -68,11 +69,14 @@ CacheDirOption = Annotated[
 ]
 
 
+Dtype = Literal["fp32", "bf16"]
+FaceModel = Literal[FACE_MODELS]  # type: ignore[valid-type]
+FaceDetector = Literal[FACE_DETECTORS]  # type: ignore[valid-type]
+Engine = Literal["local", "ray"]
+
+
 def _dtype(name: str) -> str | None:
-    dtypes = {"fp32": None, "float32": None, "bf16": "bfloat16", "bfloat16": "bfloat16"}
-    if name not in dtypes:
-        raise UsageError(f"--dtype must be fp32 or bf16, not {name!r}")
-    return dtypes[name]
+    return {"fp32": None, "bf16": "bfloat16"}[name]
 
 
 def _number(value: str, name: str) -> float:
@@ -111,19 +115,38 @@ TextTemplateOption = Annotated[
     str | None, typer.Option(help="Override the task's CLIP text, e.g. 'a {name} {text_cond}'.")
 ]
 FaceModelOption = Annotated[
-    str | None, typer.Option(help="deepface model instead of the task's (e.g. Dlib); its tiers may not apply.")
+    FaceModel | None,
+    typer.Option(
+        metavar="MODEL",
+        help=f"deepface model instead of the task's; its tiers may not apply. One of: {', '.join(FACE_MODELS)}.",
+    ),
 ]
 FaceDetectorOption = Annotated[
-    str | None, typer.Option(help="deepface detector instead of the task's (e.g. centerface, opencv).")
+    FaceDetector | None,
+    typer.Option(
+        metavar="DETECTOR", help=f"deepface detector instead of the task's. One of: {', '.join(FACE_DETECTORS)}."
+    ),
 ]
 ClassifierOption = Annotated[
-    list[str] | None, typer.Option(help="SUBJECT=PATH: the classifier checkpoint for a subject (repeatable).")
+    list[str] | None,
+    typer.Option(metavar="SUBJECT=PATH", help="SUBJECT=PATH: the classifier checkpoint for a subject (repeatable)."),
 ]
 ThresholdOption = Annotated[
-    list[str] | None, typer.Option(help="METRIC=VALUE: a line for every subject (repeatable); tier 'custom'.")
+    list[str] | None,
+    typer.Option(metavar="METRIC=VALUE", help="METRIC=VALUE: a line for every subject (repeatable); tier 'custom'."),
 ]
 DtypeOption = Annotated[
-    str, typer.Option(help="fp32 (as the courses) or bf16 (faster on CPUs with bf16; moves scores).")
+    Dtype, typer.Option(help="fp32 (as the courses) or bf16 (faster on CPUs with bf16; moves scores).")
+]
+DeviceOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="DEVICE", help="Torch device for the encoders, e.g. cuda:0 (default: cuda if present, else cpu)."
+    ),
+]
+BatchSizeOption = Annotated[
+    int | None,
+    typer.Option(min=1, metavar="N", help="Images per forward pass (default: 32 on a GPU, 1 on a CPU, 4 in bf16)."),
 ]
 
 
@@ -186,6 +209,8 @@ def _grade_options(task: str, cache: EmbeddingCache | None, given: dict):  # -> 
         face_model=given["face_model"],
         face_detector=given["face_detector"],
         dtype=_dtype(given["dtype"]),
+        device=given["device"],
+        batch_size=given["batch_size"],
         classifiers={k: Path(v) for k, v in key_values(given["classifier"], "--classifier").items()},
         thresholds={k: _number(v, k) for k, v in key_values(given["threshold"], "--threshold").items()},
         cache=cache,
@@ -196,7 +221,7 @@ def _grade_options(task: str, cache: EmbeddingCache | None, given: dict):  # -> 
 
 @app.command()
 def check(
-    submission: Annotated[Path, typer.Argument(help="Submission folder or .zip.")],
+    submission: Annotated[Path, typer.Argument(metavar="SUBMISSION", help="Submission folder or .zip.")],
     task: TaskOption,
     data: DataOption,
     baseline: BaselineOption = None,
@@ -207,6 +232,8 @@ def check(
     classifier: ClassifierOption = None,
     threshold: ThresholdOption = None,
     dtype: DtypeOption = "fp32",
+    device: DeviceOption = None,
+    batch_size: BatchSizeOption = None,
     strict_copies: StrictCopiesOption = False,
     gate: GateOption = None,
     cache_dir: CacheDirOption = None,
@@ -263,7 +290,7 @@ def check(
 
 @app.command()
 def watch(
-    submission: Annotated[Path, typer.Argument(help="Submission folder to watch.")],
+    submission: Annotated[Path, typer.Argument(metavar="SUBMISSION", help="Submission folder to watch.")],
     task: TaskOption,
     data: DataOption,
     baseline: BaselineOption = None,
@@ -274,6 +301,8 @@ def watch(
     classifier: ClassifierOption = None,
     threshold: ThresholdOption = None,
     dtype: DtypeOption = "fp32",
+    device: DeviceOption = None,
+    batch_size: BatchSizeOption = None,
     strict_copies: StrictCopiesOption = False,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -322,7 +351,9 @@ def tasks(context: typer.Context) -> None:
 
 
 @tasks_app.command("validate")
-def tasks_validate(files: Annotated[list[Path], typer.Argument(help="Task files (.yaml) to check.")]) -> None:
+def tasks_validate(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Task files (.yaml) to check.")],
+) -> None:
     """Check task files against the schema (exit 2 naming the field at fault)."""
     from grader.tasks.registry import read_task_file
 
@@ -368,7 +399,10 @@ def tasks_kinds() -> None:
 @app.command()
 def batch(
     submissions: Annotated[
-        Path, typer.Argument(help="Folder with one entry per student: a .zip or a folder named by id.")
+        Path,
+        typer.Argument(
+            metavar="SUBMISSIONS", help="Folder with one entry per student: a .zip or a folder named by id."
+        ),
     ],
     task: TaskOption,
     data: DataOption,
@@ -378,7 +412,8 @@ def batch(
         Path | None, typer.Option("--roster", help="CSV with an id column: students who submitted nothing are listed.")
     ] = None,
     engine: Annotated[
-        str, typer.Option(help="local (this process) or ray (actors on a Ray cluster; pip install 't2i-grader[ray]').")
+        Engine,
+        typer.Option(help="local (this process) or ray (actors on a Ray cluster; pip install 't2i-grader\\[ray]')."),
     ] = "local",
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Ray cluster to join (default: start a local one).")
@@ -390,6 +425,8 @@ def batch(
     classifier: ClassifierOption = None,
     threshold: ThresholdOption = None,
     dtype: DtypeOption = "fp32",
+    device: DeviceOption = None,
+    batch_size: BatchSizeOption = None,
     strict_copies: StrictCopiesOption = False,
     cache_dir: CacheDirOption = None,
     html: Annotated[
@@ -420,7 +457,10 @@ def batch(
 
 @app.command()
 def calibrate(
-    runs: Annotated[list[Path], typer.Argument(help="Result JSONs (grader check --json) of one method, one per seed.")],
+    runs: Annotated[
+        list[Path],
+        typer.Argument(metavar="RUN...", help="Result JSONs (grader check --json) of one method, one per seed."),
+    ],
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the gate (JSON).")],
 ) -> None:
     """Set a gate from measured variance: per subject and metric, a bound a new run should meet.

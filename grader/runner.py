@@ -56,6 +56,8 @@ class GradeOptions:
     encoder_pool: dict | None = None  # encoders kept across grades (grader watch): models load once
     strict_copies: bool = False  # a copy of a reference or a duplicate image is a problem, not only a flag
     tiers: dict[str, Tier] = field(default_factory=dict)  # tiers besides the task's (a calibrated gate)
+    device: str | None = None  # e.g. "cuda:0"; None: cuda if present, else cpu
+    batch_size: int | None = None  # images per forward pass; None: the device's default
 
     def __post_init__(self) -> None:
         if self.models_dir is not None:
@@ -103,7 +105,9 @@ def _build_encoders(task: Task, options: GradeOptions) -> dict[tuple, LazyEncode
         if ENCODERS.get(spec.kind).hub_model
     }
     for spec in needed:
-        context = BuildContext(options.models_dir, options.classifiers, resolved.get(spec.key))
+        context = BuildContext(
+            options.models_dir, options.classifiers, resolved.get(spec.key), options.device, options.batch_size
+        )
         pool[spec.key] = LazyEncoder(spec, context)
     return {spec.key: pool[spec.key] for spec in task.encoders()}
 

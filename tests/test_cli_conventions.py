@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -85,3 +87,70 @@ def test_ctrl_c_ends_in_one_line_and_exit_130(monkeypatch, capsys, tiny_models):
     code, err = _main_when_grading_raises(KeyboardInterrupt(), monkeypatch, capsys, tiny_models)
     assert code == 130
     assert "interrupted" in err and "Traceback" not in err
+
+
+def _commands(group, prefix=()):
+    """Every leaf command of a typer app as its argument path, e.g. ("tasks", "validate")."""
+    import typer.main
+
+    command = typer.main.get_command(group)
+    stack = [(prefix, command)]
+    while stack:
+        path, cmd = stack.pop()
+        subcommands = getattr(cmd, "commands", {})
+        if path:
+            yield path
+        stack += [((*path, name), sub) for name, sub in subcommands.items()]
+
+
+@pytest.mark.parametrize("which", ["grader", "generate"])
+def test_help_shows_no_internal_metavar_and_lists_choices(which):
+    from generators.cli import app as generate_app
+
+    group = app if which == "grader" else generate_app
+    seen = set()
+    for path in _commands(group):
+        res = CliRunner().invoke(group, [*path, "--help"], env={"COLUMNS": "200"})
+        assert res.exit_code == 0, (path, res.output)
+        usage = next(line for line in res.output.splitlines() if "Usage:" in line)
+        assert not re.search(r"\{[a-z_]+\}", usage), (path, usage)  # arguments in capitals, e.g. {SUBMISSION}
+        options = [line for line in res.output.splitlines() if re.match(r"^│\s+\*?\s*--", line)]
+        assert options and not [line for line in options if "<list[" in line], path
+        seen.add(" ".join(path))
+        if path in {("check",), ("watch",), ("batch",)}:
+            assert "<fp32|bf16>" in res.output and "centerface" in res.output and "--device" in res.output
+        if path == ("run",):
+            assert "ip-adapter" in res.output and "edm-dpmpp-2m" in res.output
+    assert ({"check", "batch", "tasks validate"} if which == "grader" else {"run", "sweep", "ddim-grid"}) <= seen
+
+
+def test_a_value_outside_the_choices_is_a_usage_error():
+    res = CliRunner().invoke(app, ["check", "x", "--task", "ml2025-hw10", "--data", "y", "--face-detector", "nope"])
+    assert res.exit_code == 2 and "centerface" in res.output
+    res = CliRunner().invoke(app, ["check", "x", "--task", "ml2025-hw10", "--data", "y", "--dtype", "fp16"])
+    assert res.exit_code == 2 and "bf16" in res.output
+
+
+def test_face_choices_are_the_names_deepface_knows():
+    from deepface.modules import modeling
+
+    from grader.faces.names import FACE_DETECTORS, FACE_MODELS
+
+    registry = modeling.get_available_models() if hasattr(modeling, "get_available_models") else None
+    source = Path(modeling.__file__).read_text()
+    for name in FACE_MODELS + tuple(d for d in FACE_DETECTORS if d != "skip"):
+        assert f'"{name}":' in source, name
+    assert registry is None or set(FACE_MODELS) <= set(registry)
+
+
+def test_device_and_batch_size_reach_the_encoders(tiny_models, tmp_path):
+    from grader.runner import GradeOptions, _build_encoders
+    from grader.tasks import load_task
+
+    task = load_task("ml2025-hw10")
+    options = GradeOptions(models_dir=tiny_models, device="cpu", batch_size=3)
+    encoders = _build_encoders(task, options)
+    built = [e.encoder for e in encoders.values()]
+    assert {str(e.device) for e in built} == {"cpu"} and {e.batch_size for e in built} == {3}
+    res = _check(tiny_models, "--device", "cpu", "--batch-size", "0")
+    assert res.exit_code == 2 and "--batch-size" in res.output

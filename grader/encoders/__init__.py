@@ -53,6 +53,8 @@ class BuildContext:
     models_dir: Path | None = None
     classifiers: dict[str, Path] = field(default_factory=dict)
     resolved: Any = None  # grader.models.ResolvedModel, for kinds with hub_model
+    device: str | None = None  # torch device for the transformers encoders (None: cuda if present, else cpu)
+    batch_size: int | None = None  # images per forward pass (None: the device's default)
 
 
 @dataclass(frozen=True)

@@ -88,14 +88,20 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
 class Encoder:
     """Encodes image files in batches; memory holds a couple of batches of pixels plus the embeddings."""
 
-    def __init__(self, spec: EncoderSpec, model: ResolvedModel, device: torch.device | None = None) -> None:
+    def __init__(
+        self,
+        spec: EncoderSpec,
+        model: ResolvedModel,
+        device: torch.device | str | None = None,
+        batch_size: int | None = None,
+    ) -> None:
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
         self.spec = spec
         self.resolved = model
-        self.device = device or default_device()
+        self.device = torch.device(device) if device else default_device()
         self.dtype = _DTYPES[spec.dtype]
-        self.batch_size = image_batch_size(self.device, self.dtype)
+        self.batch_size = batch_size or image_batch_size(self.device, self.dtype)
         self.processor = load_image_processor(model.path)
 
     def _load(self) -> torch.nn.Module:

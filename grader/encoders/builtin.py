@@ -22,7 +22,7 @@ def _transformers(spec: TransformersEncoder, context: BuildContext):
     model = context.resolved
     classes = {"dinov2": Dinov2Encoder, "clip": ClipEncoder, "vit": VitEncoder}
     try:
-        return classes[spec.kind](spec, model)
+        return classes[spec.kind](spec, model, context.device, context.batch_size)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelMissingError(
             f"model {model.model_id} at {model.path} ({model.source}) could not be loaded as a {spec.kind} "
