@@ -231,8 +231,6 @@ def interpolate(
     from generators.schedulers import check_eta, scheduler_name
 
     try:
-        if mode not in MODES:
-            raise UsageError(f"--mode must be slerp or lerp, not {mode!r}")
         a, b = load_noise(noise_a), load_noise(noise_b)
         if a.shape != b.shape:
             raise UsageError(f"{noise_a} is {tuple(a.shape)} but {noise_b} is {tuple(b.shape)}")
@@ -337,17 +335,21 @@ def _fail(exc: Exception) -> typer.Exit:
 
 def _print_sweep(result, out: Path) -> None:
     table = Table(title="Sweep", title_justify="left")
-    columns = [c for c in result.table.columns if not c.endswith("_line")]
+    hidden = ("_line", "_margin", "folder", "setting")  # the grid columns name the setting
+    columns = [c for c in result.table.columns if not c.endswith(hidden)]
     for column in columns:
         table.add_column(column)
     for _, row in result.table.iterrows():
         table.add_row(*(f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
     out_console.print(table)
-    for subject, text in result.best.items():
-        out_console.print(f"best for {subject}: {text}", highlight=False)
+    if result.recommended is None:
+        out_console.print("no lines in this tier: no setting is recommended", highlight=False)
+    else:
+        out_console.print(f"recommended for every subject: {result.recommended.sentence()}", highlight=False)
     ranking = ", ".join(f"{name} ({'-' if p is None else f'{p:.0%}'})" for name, p in result.ranking)
     out_console.print(f"settings by worst pass probability over subjects: {ranking}", highlight=False, soft_wrap=True)
-    out_console.print(f"table: {out / 'sweep.csv'}; plots: {', '.join(str(p) for p in result.plots)}", highlight=False)
+    plots = ", ".join(p.name for p in result.plots)
+    out_console.print(f"page: {result.html}; table: {out / 'sweep.csv'}; plots in {out}: {plots}", highlight=False)
 
 
 COMMANDS = ("run", "sweep", "interpolate", "ddim-grid")

@@ -1,10 +1,10 @@
-"""Run an adapter over a grid of one or two settings, grade every run, and show which setting suits each
-subject: a table, a score-vs-score plot per subject with the baseline lines, and the best passing setting."""
+"""Run an adapter over a grid of one or two settings, grade every run, and say which setting to use: a table
+(sweep.csv), plots (generators.sweep_plots), a page (sweep.html) and one recommended setting for all subjects."""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from generators.adapters import Adapter, AdapterError, IPAdapter, LoRA
 from generators.run import GenerationSettings, generate, load_base
-from grader.progress import ProgressReporter, SilentProgress
+from grader.progress import PrefixedProgress, ProgressReporter, SilentProgress
 from grader.result import GradeResult
 from grader.runner import GradeOptions, grade
 from grader.tasks.schema import Task
@@ -57,12 +57,47 @@ def _configure(pipe: Any, adapter: Adapter, settings: GenerationSettings, point:
     return settings
 
 
+def setting_text(point: dict[str, float]) -> str:
+    """``ip_adapter_scale=0.6, guidance=7.5``: how a grid point reads in tables and messages."""
+    return ", ".join(f"{k}={v:g}" for k, v in point.items())
+
+
+def folder_name(point: dict[str, float]) -> str:
+    """``ip_adapter_scale-0.6_guidance-7.5``: a grid point's output folder, safe to type in any shell."""
+    return "_".join(f"{k}-{v:g}" for k, v in point.items())
+
+
+@dataclass
+class Recommendation:
+    """The one setting for every subject: the best worst-subject margin (then the best worst pass probability)."""
+
+    setting: str
+    point: dict[str, float]
+    worst_margin: float
+    worst_subject: str
+    pass_probability: float | None
+    passes: bool  # every subject passes at this setting
+    subject_scales: dict[str, float] = field(default_factory=dict)  # IP-Adapter: a scale per subject, if it helps
+
+    def sentence(self) -> str:
+        chance = "" if self.pass_probability is None else f", least pass probability {self.pass_probability:.0%}"
+        verdict = "every subject passes" if self.passes else "not every subject passes"
+        text = f"{self.setting} ({verdict}; worst margin {self.worst_margin:+.2f} on {self.worst_subject}{chance})"
+        if self.subject_scales:
+            scales = ",".join(f"{k}={v:g}" for k, v in self.subject_scales.items())
+            text += f"; per subject: --subject-scale {scales}"
+        return text
+
+
 @dataclass
 class SweepResult:
     table: pd.DataFrame
     plots: list[Path]
-    best: dict[str, str]
+    recommended: Recommendation | None  # None when the tier draws no lines
     ranking: list[tuple[str, float | None]]  # settings by their worst pass probability over subjects, best first
+    grid: dict[str, list[float]] = field(default_factory=dict)
+    html: Path | None = None
+    examples: dict[str, list[Path]] = field(default_factory=dict)  # setting -> a generated image per subject
 
 
 def run_sweep(
@@ -77,34 +112,42 @@ def run_sweep(
     grade_options: GradeOptions | None = None,
     progress: ProgressReporter | None = None,
 ) -> SweepResult:
+    from generators.sweep_page import write_sweep_html
+    from generators.sweep_plots import plot_sweep
+
     progress = progress or SilentProgress()
     pipe, _ = load_base(base, models_dir)
     adapter.apply(pipe)
-    rows = []
-    for values in itertools.product(*grid.values()):
-        point = dict(zip(grid, values, strict=True))
-        label = ",".join(f"{k}={v:g}" for k, v in point.items())
+    rows, examples = [], {}
+    points = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+    for number, point in enumerate(points, 1):
         run_settings = _configure(pipe, adapter, settings, point)
-        run_dir = out / label
-        generate(task, data, adapter, base, run_dir, run_settings, models_dir, progress, pipe=pipe)
-        result = grade(task, run_dir, data, grade_options or GradeOptions(models_dir=models_dir))
-        rows += _rows(result, label, point)
+        run_dir = out / folder_name(point)
+        step = PrefixedProgress(progress, f"[{number}/{len(points)}] {setting_text(point)}:")
+        generate(task, data, adapter, base, run_dir, run_settings, models_dir, step, pipe=pipe)
+        result = grade(task, run_dir, data, grade_options or GradeOptions(models_dir=models_dir), step)
+        rows += _rows(result, point)
+        examples[setting_text(point)] = _examples(result, run_dir)
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "sweep.csv", index=False)
-    best = _best(table)
-    plots = [_plot(table, subject, out) for subject in table["subject"].unique()]
-    return SweepResult(table, [p for p in plots if p], best, rank_settings(table))
+    recommended = recommend(table, grid, isinstance(adapter, IPAdapter))
+    sweep = SweepResult(table, [], recommended, rank_settings(table), grid, examples=examples)
+    sweep.plots = plot_sweep(sweep, task, out)
+    sweep.html = write_sweep_html(sweep, task, out)
+    return sweep
 
 
-def _rows(result: GradeResult, label: str, point: dict[str, float]) -> list[dict]:
+def _rows(result: GradeResult, point: dict[str, float]) -> list[dict]:
     rows = []
     for subject in result.subjects:
-        row: dict[str, Any] = {"setting": label, **point, "subject": subject.subject, "verdict": subject.verdict.value}
+        row: dict[str, Any] = {"setting": setting_text(point), "folder": folder_name(point), **point}
+        row.update(subject=subject.subject, verdict=subject.verdict.value)
         margins = []
         for name, m in subject.metrics.items():
             row[name] = m.value
             row[f"{name}_line"] = m.threshold
+            row[f"{name}_margin"] = m.margin
             if m.margin is not None:
                 margins.append(m.margin)
         row["worst_margin"] = min(margins) if margins else None
@@ -113,28 +156,40 @@ def _rows(result: GradeResult, label: str, point: dict[str, float]) -> list[dict
     return rows
 
 
-def _ranked(rows: pd.DataFrame) -> pd.DataFrame:
-    """Most likely to pass first (over bootstrap resamples of the images, not one draw), then by margin."""
-    return rows.dropna(subset=["worst_margin"]).sort_values(
-        ["pass_probability", "worst_margin"], ascending=False, na_position="last"
+def _examples(result: GradeResult, run_dir: Path, per_setting: int = 4) -> list[Path]:
+    """The first image of each subject (up to ``per_setting``): what the page shows of a setting."""
+    first: dict[str, Path] = {}
+    for image in result.images:
+        first.setdefault(image.subject, run_dir / image.file)
+    return list(first.values())[:per_setting]
+
+
+def recommend(table: pd.DataFrame, grid: dict[str, list[float]], per_subject_scale: bool) -> Recommendation | None:
+    """The setting whose least-passing subject passes by the most; with an IP-Adapter sweep, also each subject's
+    own best scale at the other settings of that point (the adapter applies a scale per subject)."""
+    scored = table.dropna(subset=["worst_margin"])
+    if scored.empty:
+        return None
+    by_setting = []
+    for setting, rows in scored.groupby("setting", sort=False):
+        worst = rows.loc[rows["worst_margin"].idxmin()]
+        chance = rows["pass_probability"].min()
+        key = (float(worst["worst_margin"]), -1.0 if pd.isna(chance) else float(chance))
+        by_setting.append((key, setting, worst, None if pd.isna(chance) else float(chance), rows))
+    key, setting, worst, chance, rows = max(by_setting, key=lambda item: item[0])
+    point = {name: float(worst[name]) for name in grid}
+    best = Recommendation(
+        setting, point, key[0], str(worst["subject"]), chance, bool((rows["verdict"] == "PASS").all())
     )
-
-
-def _best(table: pd.DataFrame) -> dict[str, str]:
-    """Per subject: the setting most likely to pass, then with the largest worst-case margin (or the closest miss)."""
-    best = {}
-    for subject, rows in table.groupby("subject", sort=False):
-        ranked = _ranked(rows)
-        if ranked.empty:
-            continue
-        top = ranked.iloc[0]
-        passing = top["verdict"] == "PASS"
-        chance = "" if pd.isna(top["pass_probability"]) else f", pass probability {top['pass_probability']:.0%}"
-        best[subject] = (
-            f"{top['setting']} (passes, worst margin {top['worst_margin']:+.2f}{chance})"
-            if passing
-            else f"none passes; closest: {top['setting']} (worst margin {top['worst_margin']:+.2f}{chance})"
-        )
+    if per_subject_scale and "ip_adapter_scale" in grid and len(grid["ip_adapter_scale"]) > 1:
+        others = [name for name in grid if name != "ip_adapter_scale"]
+        same = scored[(scored[others] == pd.Series(point)[others]).all(axis=1)] if others else scored
+        scales = {
+            str(subject): float(rows.loc[rows["worst_margin"].idxmax(), "ip_adapter_scale"])
+            for subject, rows in same.groupby("subject", sort=False)
+        }
+        if len(set(scales.values())) > 1:  # one scale for all is already the recommendation
+            best.subject_scales = scales
     return best
 
 
@@ -145,34 +200,3 @@ def rank_settings(table: pd.DataFrame) -> list[tuple[str, float | None]]:
     )
     worst = worst.sort_values(["pass_probability", "worst_margin"], ascending=False, na_position="last")
     return [(name, None if pd.isna(p) else float(p)) for name, p in worst["pass_probability"].items()]
-
-
-def _plot(table: pd.DataFrame, subject: str, out: Path) -> Path | None:
-    """Score against score (the first two metrics) for each setting, with the baseline lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    metrics = [c for c in table.columns if f"{c}_line" in table.columns]
-    if len(metrics) < 2:
-        return None
-    x, y = metrics[:2]
-    rows = table[table["subject"] == subject]
-    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
-    ax.plot(rows[x], rows[y], "o-", color="tab:blue")
-    for _, row in rows.iterrows():
-        ax.annotate(row["setting"], (row[x], row[y]), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    for column, draw in ((f"{x}_line", ax.axvline), (f"{y}_line", ax.axhline)):
-        line = rows[column].dropna()
-        if not line.empty:
-            draw(float(line.iloc[0]), color="tab:red", linestyle="--", linewidth=1)
-    ax.margins(x=0.2, y=0.15)  # room for the setting labels
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(f"{subject}: {x} vs {y} (dashed: baseline)")
-    fig.tight_layout()
-    path = out / f"sweep_{subject.replace('/', '_')}.png"
-    fig.savefig(path)
-    plt.close(fig)
-    return path

@@ -67,3 +67,13 @@ class ClassProgress:
 def class_progress(console: Console) -> Iterator[ClassProgress]:
     with Progress(*_COLUMNS, console=console, transient=False) as progress:
         yield ClassProgress(progress)
+
+
+class PrefixedProgress:
+    """Bars of one step of a longer job, each named with the step (e.g. a sweep's grid point)."""
+
+    def __init__(self, inner: ProgressReporter, prefix: str) -> None:
+        self._inner, self._prefix = inner, prefix
+
+    def task(self, label: str, total: int) -> Callable[[int], None]:
+        return self._inner.task(f"{self._prefix} {label}", total)

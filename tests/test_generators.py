@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -178,13 +179,17 @@ def test_sweep_writes_table_plots_and_best(tmp_path, tiny_sd, weights, ml2025, t
     assert res.exit_code == 0, res.output
     table = (out / "sweep.csv").read_text().splitlines()
     assert len(table) == 1 + 2 * 2 and "ip_adapter_scale" in table[0] and "worst_margin" in table[0]
-    assert "best for object-1: ip_adapter_scale=" in res.output
+    assert "recommended for every subject: ip_adapter_scale=" in res.output
     assert "settings by worst pass probability over subjects: " in res.output
-    assert "pass_probability" in table[0]
-    for subject in ("object-1", "object-2"):
-        plot = Image.open(out / f"sweep_{subject}.png").convert("RGB")
+    assert "pass_probability" in table[0] and "dino_margin" in table[0]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["ip_adapter_scale-0.2", "ip_adapter_scale-0.8"]
+    for name in ("scores_object-1", "scores_object-2", "margins_dino", "margins_clip_t"):
+        plot = Image.open(out / f"{name}.png").convert("RGB")
         colours = np.unique(np.asarray(plot).reshape(-1, 3), axis=0)
-        assert plot.size == (500, 400) and len(colours) > 20  # axes, points, labels, dashed lines: a real plot
+        assert plot.size == (640, 480 if name.startswith("scores") else 420) and len(colours) > 20
+    page = (out / "sweep.html").read_text()
+    assert page.count('<tr class="recommended">') >= 1 and page.count("data:image/png;base64,") == 4
+    assert "ip_adapter_scale-0.8" in page and "DINO (100·cos)" in page
 
 
 def test_missing_base_model_exit_3(tmp_path, ml2025):
@@ -331,7 +336,7 @@ def test_interpolate_writes_frames_and_strip(tmp_path, tiny_sd):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["mode"] == "slerp" and manifest["alphas"] == [0.0, 0.5, 1.0]
     bad = CliRunner().invoke(generate_app, [*args[:-2], "--out", str(tmp_path / "b"), "--mode", "cubic"])
-    assert bad.exit_code == 2 and "--mode must be slerp or lerp" in bad.output
+    assert bad.exit_code == 2 and "'cubic'" in bad.output and "'lerp'" in bad.output
 
 
 def test_ddim_grid_rows_by_eta(tmp_path, tiny_sd):
@@ -355,3 +360,82 @@ def test_ddim_grid_rows_by_eta(tmp_path, tiny_sd):
     h, w = sheet.shape[0] // 2, sheet.shape[1] // 2
     assert not np.array_equal(sheet[:h, :w], sheet[h:, :w])  # eta 1 adds noise: another picture
     assert json.loads((out.parent / "manifest.json").read_text())["rows_eta"] == [0.0, 1.0]
+
+
+def _sweep_table(rows):
+    import pandas as pd
+
+    columns = ["setting", "ip_adapter_scale", "guidance", "subject", "verdict", "worst_margin", "pass_probability"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_the_recommended_setting_has_the_best_worst_subject_margin():
+    from generators.sweep import recommend
+
+    table = _sweep_table(
+        [
+            ("s=0.4, g=3", 0.4, 3.0, "a", "PASS", 2.0, 0.9),
+            ("s=0.4, g=3", 0.4, 3.0, "b", "FAIL", -1.0, 0.2),  # worst at this setting: -1
+            ("s=0.8, g=3", 0.8, 3.0, "a", "PASS", 0.5, 0.7),
+            ("s=0.8, g=3", 0.8, 3.0, "b", "PASS", 0.3, 0.6),  # worst +0.3: the best worst-subject margin
+            ("s=0.4, g=7", 0.4, 7.0, "a", "PASS", 3.0, 1.0),
+            ("s=0.4, g=7", 0.4, 7.0, "b", "FAIL", -0.2, 0.4),
+            ("s=0.8, g=7", 0.8, 7.0, "a", "FAIL", -0.5, 0.3),
+            ("s=0.8, g=7", 0.8, 7.0, "b", "PASS", 1.0, 0.8),
+        ]
+    )
+    grid = {"ip_adapter_scale": [0.4, 0.8], "guidance": [3.0, 7.0]}
+    best = recommend(table, grid, per_subject_scale=False)
+    assert (best.setting, best.point, best.worst_margin) == (
+        "s=0.8, g=3",
+        {"ip_adapter_scale": 0.8, "guidance": 3.0},
+        0.3,
+    )
+    assert best.worst_subject == "b" and best.passes and best.pass_probability == 0.6 and not best.subject_scales
+    # IP-Adapter applies a scale per subject: at guidance 3, a does best at 0.4 (+2.0), b at 0.8 (+0.3).
+    scaled = recommend(table, grid, per_subject_scale=True)
+    assert scaled.subject_scales == {"a": 0.4, "b": 0.8}
+    assert "--subject-scale a=0.4,b=0.8" in scaled.sentence()
+    assert recommend(table.assign(worst_margin=None), grid, per_subject_scale=True) is None  # no lines, no advice
+
+
+def test_sweep_folders_are_shell_safe():
+    from generators.sweep import folder_name, setting_text
+
+    point = {"lora_scale": 0.8, "guidance": 7.5}
+    assert folder_name(point) == "lora_scale-0.8_guidance-7.5" and setting_text(point) == "lora_scale=0.8, guidance=7.5"
+
+
+def test_a_two_setting_sweep_draws_a_heatmap_per_metric_and_a_scatter_per_subject(tmp_path):
+    from generators.sweep import SweepResult, recommend
+    from generators.sweep_page import render_sweep_html
+    from generators.sweep_plots import plot_sweep
+    from grader.tasks import load_task
+
+    task = load_task("ml2025-hw10")
+    rows = []
+    for s in (0.4, 0.8):
+        for g in (3.0, 7.0):
+            for subject, dino in (("object-1", 40 + 10 * s), ("object-2", 45 - g + 2 * s)):
+                name = f"ip_adapter_scale={s:g}, guidance={g:g}"
+                point = {"ip_adapter_scale": s, "guidance": g, "subject": subject}
+                scores = {"dino": dino, "dino_line": 44.0, "dino_margin": dino - 44.0}
+                scores |= {"clip_t": 30.0, "clip_t_line": 29.0, "clip_t_margin": 1.0}
+                rows.append({"setting": name, "folder": f"ip_adapter_scale-{s:g}_guidance-{g:g}", **point, **scores})
+    table = pd.DataFrame(rows)
+    table["worst_margin"] = table[["dino_margin", "clip_t_margin"]].min(axis=1)
+    table["verdict"] = np.where(table["worst_margin"] >= 0, "PASS", "FAIL")
+    table["pass_probability"] = (table["worst_margin"] >= 0).astype(float)
+    grid = {"ip_adapter_scale": [0.4, 0.8], "guidance": [3.0, 7.0]}
+    sweep = SweepResult(table, [], recommend(table, grid, False), [], grid)
+    # Worst subject's margin by hand: (0.4, 3) -1.2, (0.8, 3) -0.4, (0.4, 7) -5.2, (0.8, 7) -4.4.
+    assert sweep.recommended.setting == "ip_adapter_scale=0.8, guidance=3"
+    assert sweep.recommended.worst_margin == pytest.approx(-0.4) and not sweep.recommended.passes
+    sweep.plots = plot_sweep(sweep, task, tmp_path)
+    assert [p.name for p in sweep.plots] == [
+        "scores_object-1.png", "scores_object-2.png", "margins_dino.png", "margins_clip_t.png"
+    ]  # fmt: skip
+    heat = np.asarray(Image.open(tmp_path / "margins_dino.png").convert("RGB")).reshape(-1, 3).astype(int)
+    assert ((heat[:, 0] > 150) & (heat[:, 1] < 80)).any()  # red cells where the worst subject misses the line
+    page = render_sweep_html(sweep, task)
+    assert page.count("<figure>") == 4 and "0.8, guidance=3</strong>" in page
