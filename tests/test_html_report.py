@@ -89,3 +89,56 @@ def test_the_page_in_a_real_browser(ml2025_report, tmp_path):
     assert errors == []
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert overflow <= 1  # on a phone wide tables scroll inside themselves; the page does not
+
+
+def _zipped_page(submission: Path, models: Path, root: Path) -> Path:
+    archive = shutil.make_archive(str(root / "submission"), "zip", submission)
+    page = root / "report.html"
+    args = ["check", archive, "--task", "ml2025-hw10", "--data", str(submission.parent / "data")]
+    res = CliRunner().invoke(app, [*args, "--models", str(models), "--html", str(page)])
+    assert res.exit_code == 1, res.output
+    return page
+
+
+@pytest.fixture(scope="module")
+def zipped_report(tmp_path_factory, ml2025_report, grader_tiny_models) -> Path:
+    return _zipped_page(ml2025_report[1], grader_tiny_models, tmp_path_factory.mktemp("zipped"))
+
+
+def _full_size_images(page: Path) -> list[dict]:
+    tags = _Tags()
+    tags.feed(page.read_text("utf-8"))
+    return [i for i in tags.images if i["alt"].endswith("(full size)")]
+
+
+def test_a_zipped_submission_carries_its_originals_for_full_size_views(
+    zipped_report, ml2025_report, grader_tiny_models, tmp_path, monkeypatch
+):
+    from grader.report import html
+
+    full = _full_size_images(zipped_report)
+    assert len(full) == 90 and all(i["src"].startswith("data:image/png;base64,") for i in full)
+    assert zipped_report.stat().st_size < 5_000_000
+    monkeypatch.setattr(html, "FULL_SIZE_BUDGET", 1000)  # over the budget: no originals, and the page says so
+    heavy = _zipped_page(ml2025_report[1], grader_tiny_models, tmp_path)
+    assert _full_size_images(heavy) == [] and "unzip it and grade the folder" in heavy.read_text("utf-8")
+
+
+def test_the_full_size_view_opens_in_a_real_browser(zipped_report, tmp_path):
+    browser_path = _chromium()
+    if browser_path is None:
+        pytest.skip("no chromium on this machine (CI installs Debian's chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(zipped_report.as_uri())
+        hidden = page.locator(".lightbox").first.is_visible()
+        page.locator("figure a").first.click()
+        opened = page.locator(".lightbox:target img")
+        shown, width = opened.is_visible(), opened.evaluate("i => i.naturalWidth")
+        page.screenshot(path=str(tmp_path / "full-size.png"))
+        page.locator(".lightbox:target").click()  # a click anywhere closes it
+        closed = page.locator(".lightbox:target").count() == 0
+        browser.close()
+    assert not hidden and shown and width > 0 and closed

@@ -6,6 +6,7 @@ The page computes no score: it orders, formats and compares what the result hold
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,9 @@ from grader.report.problems import group_problems
 from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, SubjectResult, line_flag
 
 THUMB_PX = 256
+# A zipped submission has no file to link to, so its originals travel inside the page (shown full-size in place,
+# CSS only) while they add at most this much; bigger ones are left out and the page says so.
+FULL_SIZE_BUDGET = 4 << 20
 
 
 @dataclass
@@ -22,6 +26,8 @@ class Thumb:
     src: str  # data URI, or "" when the file could not be read
     alt: str
     href: str = ""  # the full-size file, when the submission is a folder
+    full: str = ""  # the original as a data URI, for a zipped submission within FULL_SIZE_BUDGET
+    anchor: str = ""  # the id of the in-page full-size view of ``full``
 
 
 @dataclass
@@ -50,20 +56,44 @@ class SubjectView:
         return any(m.conventions for m in self.result.metrics.values())
 
 
-def thumbnail(path: Path, alt: str, link: bool) -> Thumb:
-    """A JPEG thumbnail as a data URI (the page must open offline and travel as one file)."""
+def _data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+
+
+def thumbnail(path: Path, alt: str, link: bool, embed_full: bool = False) -> Thumb:
+    """A JPEG thumbnail as a data URI (the page must open offline and travel as one file); ``link``: a link to
+    the file itself; ``embed_full``: the original bytes too, for files that will not exist beside the page."""
     from PIL import Image
 
     try:
         with Image.open(path) as img:
+            mime = img.get_format_mimetype() or "image/png"
             img = img.convert("RGB")
             img.thumbnail((THUMB_PX, THUMB_PX))
             buffer = io.BytesIO()
             img.save(buffer, "JPEG", quality=80)
     except (OSError, ValueError, Image.DecompressionBombError):
         return Thumb("", f"{alt} (could not be read)")
-    src = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    return Thumb(src, alt, path.resolve().as_uri() if link else "")
+    thumb = Thumb(_data_uri(buffer.getvalue(), "image/jpeg"), alt, path.resolve().as_uri() if link else "")
+    if embed_full:
+        thumb.full = _data_uri(path.read_bytes(), mime)
+        thumb.anchor = "full-" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    return thumb
+
+
+def full_size_mode(result: GradeResult, root: Path) -> tuple[bool, bool, str]:
+    """How the page opens an image full-size: (link to the file, embed the original, a note when neither)."""
+    if root.is_dir() and Path(result.submission).is_dir():
+        return True, False, ""
+    size = sum((root / i.file).stat().st_size for i in result.images if (root / i.file).is_file())
+    if size <= FULL_SIZE_BUDGET:
+        return False, True, ""
+    mb = FULL_SIZE_BUDGET >> 20
+    note = (
+        f"The submission is a .zip whose images ({size / (1 << 20):.1f} MB) would make this page too heavy to "
+        f"carry them full-size (over {mb} MB): unzip it and grade the folder for thumbnails that open the files."
+    )
+    return False, False, note
 
 
 def bar(metric: MetricResult) -> dict | None:
@@ -81,7 +111,7 @@ def _sort_metric(subject: SubjectResult) -> MetricResult | None:
     return (with_line or scores or [None])[0]
 
 
-def _image_view(image: ImageScore, subject: SubjectResult, root: Path, link: bool) -> ImageView:
+def _image_view(image: ImageScore, subject: SubjectResult, root: Path, link: bool, embed: bool) -> ImageView:
     labels = {n: m.label for n, m in subject.metrics.items()}
     counts = {n for n, m in subject.metrics.items() if m.is_count}  # per image a 0/1 flag, shown as a flag instead
     scores = [(labels.get(n, n), f"{v:.2f}") for n, v in image.scores.items() if n not in counts]
@@ -89,11 +119,11 @@ def _image_view(image: ImageScore, subject: SubjectResult, root: Path, link: boo
     flags = list(image.flags)
     flags += [f"{k}: {v}" for k, v in image.details.items() if k in ("label_name", "predicted_name")]
     alt = f"{subject.subject} {image.file}: " + ", ".join(f"{label} {value}" for label, value in scores)
-    return ImageView(thumbnail(root / image.file, alt, link), image.file, scores, flags, bool(below))
+    return ImageView(thumbnail(root / image.file, alt, link, embed), image.file, scores, flags, bool(below))
 
 
 def subject_views(result: GradeResult, root: Path) -> list[SubjectView]:
-    link = root.is_dir() and Path(result.submission).is_dir()
+    link, embed, _ = full_size_mode(result, root)
     views = []
     for subject in result.subjects:
         images = [i for i in result.images if i.subject == subject.subject]
@@ -108,14 +138,15 @@ def subject_views(result: GradeResult, root: Path) -> list[SubjectView]:
         faced = sorted((i for i in images if NO_FACE not in i.flags), key=order)
         faceless = [i for i in images if NO_FACE in i.flags]
         references = [
-            thumbnail(Path(p), f"{subject.subject} reference {Path(p).name}", False) for p in subject.references
+            thumbnail(Path(p), f"{subject.subject} reference {Path(p).name}", Path(p).is_file())
+            for p in subject.references
         ]
         views.append(
             SubjectView(
                 subject,
                 references,
-                [_image_view(i, subject, root, link) for i in faced],
-                [_image_view(i, subject, root, link) for i in faceless],
+                [_image_view(i, subject, root, link, embed) for i in faced],
+                [_image_view(i, subject, root, link, embed) for i in faceless],
                 key.label if key else "",
             )
         )
@@ -145,6 +176,7 @@ def render_html(result: GradeResult, root: Path) -> str:
         verdict_head=head,
         verdict_tally=tally,
         subjects=subject_views(result, root),
+        full_size_note=full_size_mode(result, root)[2],
         problems=group_problems(result.all_problems),
         classification=classification,
         templates=result.settings.get("text_templates") or {},
