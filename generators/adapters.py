@@ -50,6 +50,14 @@ class Adapter:
         """Extra arguments of the pipeline call for one image."""
         return {}
 
+    def prompt(self, job: Job) -> str | list[str]:
+        """What the pipeline call is given as its prompt."""
+        return job.prompt
+
+    def failure(self, exc: Exception) -> Exception:
+        """What to raise when the pipeline call fails (the error itself, unless the adapter knows better)."""
+        return exc
+
 
 @dataclass
 class IPAdapter(Adapter):
@@ -198,4 +206,58 @@ class CustomDiffusion(Adapter):
             pipe.load_textual_inversion(str(folder), weight_name=file.name, token=token)
 
 
-ADAPTERS = {cls.name: cls for cls in (Adapter, IPAdapter, LoRA, TextualInversion, CustomDiffusion)}
+def context_of(prompt: str, category: str) -> str:
+    """The prompt's words besides its subject: ``a photo of a dog on the beach`` -> ``on the beach`` (BLIP-Diffusion
+    puts ``a {category}`` in front itself); with nothing after the category, the prompt without it (``a wet dog``
+    -> ``a wet``). A prompt that never names the category is kept whole."""
+    import re
+
+    found = re.search(rf"\b{re.escape(category)}\b", prompt, flags=re.IGNORECASE) if category else None
+    if not found:
+        return prompt
+    after = prompt[found.end() :].strip(" ,")
+    return after or " ".join(prompt[: found.start()].split())
+
+
+@dataclass
+class BlipDiffusion(Adapter):
+    """BLIP-Diffusion (zero-shot): a BLIP-Diffusion base conditioned on the subject's first reference image and its
+    category word (ml2025-hw10: the object's ``name``; DreamBench: the subject's class), no training."""
+
+    name = "blip-diffusion"
+    prompt_strength: float = 1.0
+    prompt_reps: int = 20  # the original code repeats the prompt to strengthen it
+
+    def __post_init__(self) -> None:
+        self.settings = {"prompt_strength": self.prompt_strength, "prompt_reps": self.prompt_reps}
+
+    def apply(self, pipe: Any) -> None:
+        if type(pipe).__name__ != "BlipDiffusionPipeline":
+            kind = type(pipe).__name__
+            raise AdapterError(
+                f"blip-diffusion needs a BLIP-Diffusion base (e.g. Salesforce/blipdiffusion), not a {kind}"
+            )
+
+    def prompt(self, job: Job) -> list[str]:
+        return [context_of(job.prompt, job.category)]
+
+    def failure(self, exc: Exception) -> Exception:
+        from generators.blip_diffusion import incompatible
+
+        return incompatible(exc) if isinstance(exc, AttributeError | IndexError | TypeError) else exc
+
+    def call_kwargs(self, pipe: Any, job: Job) -> dict[str, Any]:
+        if not job.references:
+            raise AdapterError(f"{job.subject}: no reference image for BLIP-Diffusion")
+        if not job.category:
+            raise AdapterError(f"{job.subject}: no category word (the task's data names none) for BLIP-Diffusion")
+        return {
+            "reference_image": Image.open(job.references[0]).convert("RGB"),
+            "source_subject_category": [job.category],
+            "target_subject_category": [job.category],
+            "prompt_strength": self.prompt_strength,
+            "prompt_reps": self.prompt_reps,
+        }
+
+
+ADAPTERS = {cls.name: cls for cls in (Adapter, IPAdapter, LoRA, TextualInversion, CustomDiffusion, BlipDiffusion)}

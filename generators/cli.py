@@ -12,7 +12,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from generators.adapters import ADAPTERS, Adapter, AdapterError, CustomDiffusion, IPAdapter, LoRA, TextualInversion
+from generators.adapters import (
+    ADAPTERS,
+    Adapter,
+    AdapterError,
+    BlipDiffusion,
+    CustomDiffusion,
+    IPAdapter,
+    LoRA,
+    TextualInversion,
+)
 from generators.run import GenerationSettings, generate
 from generators.schedulers import SCHEDULERS
 from generators.sweep import parse_grid, run_sweep
@@ -71,6 +80,8 @@ def build_adapter(
         return CustomDiffusion(
             path=weights, weight_name=weight_name or "pytorch_custom_diffusion_weights.bin", tokens=tokens
         )
+    if name == "blip-diffusion":
+        return BlipDiffusion()  # its weights are the base: --base Salesforce/blipdiffusion
     return Adapter()
 
 

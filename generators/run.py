@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from generators.adapters import Adapter, AdapterError
+from generators.blip_diffusion import is_blip_diffusion, load_blip_diffusion
 from generators.jobs import Job, plan
 from generators.schedulers import check_eta, scheduler_name, use_scheduler
 from grader.errors import InputError
@@ -50,7 +51,10 @@ def load_base(base: str, models_dir: Path | None = None) -> tuple[Any, str]:
     resolved = resolve(base, models_dir, purpose="generation", marker="model_index.json")
     device, dtype = device_and_dtype()
     try:
-        pipe = AutoPipelineForText2Image.from_pretrained(resolved.path, **_dtype_kwarg(dtype))
+        if is_blip_diffusion(resolved.path):  # not a text-to-image pipeline AutoPipeline knows
+            pipe = load_blip_diffusion(resolved.path, _dtype_kwarg(dtype))
+        else:
+            pipe = AutoPipelineForText2Image.from_pretrained(resolved.path, **_dtype_kwarg(dtype))
     except (OSError, ValueError) as exc:
         raise AdapterError(
             f"base model {base} at {resolved.path} does not load as a diffusers pipeline: {exc}"
@@ -111,15 +115,21 @@ def generate(
     for index, job in enumerate(jobs):
         seed = settings.seed + index
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        image = pipe(
-            job.prompt,
-            num_inference_steps=settings.steps,
-            guidance_scale=settings.guidance,
-            generator=generator,
-            **eta,
-            **size_kwargs,
-            **adapter.call_kwargs(pipe, job),
-        ).images[0]
+        try:
+            image = pipe(
+                adapter.prompt(job),
+                num_inference_steps=settings.steps,
+                guidance_scale=settings.guidance,
+                generator=generator,
+                **eta,
+                **size_kwargs,
+                **adapter.call_kwargs(pipe, job),
+            ).images[0]
+        except Exception as exc:
+            failure = adapter.failure(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
         target = out / job.path
         target.parent.mkdir(parents=True, exist_ok=True)
         options = {"quality": 95} if target.suffix.lower() in (".jpg", ".jpeg") else {}

@@ -250,3 +250,59 @@ def build_tiny_sdxl_embedding(out: Path, dim: int = CROSS_DIM, seed: int = 0) ->
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file({"clip_l": torch.randn(1, dim) * 0.5, "clip_g": torch.randn(1, dim) * 0.5}, str(out))
     return out
+
+
+# Words the tiny Q-Former's BERT tokenizer knows; anything else is [UNK], which a random model does not mind.
+_BERT_WORDS = [
+    *("a", "an", "the", "of", "in", "on", "with", "photo"),
+    *("dog", "cat", "toy", "bear", "can", "backpack", "teapot", "vase", "duck", "sloth", "robot"),
+]
+
+
+def bert_vocab(out: Path) -> Path:
+    """A BERT WordPiece vocabulary folder (``vocab.txt``) that ``BertTokenizer.from_pretrained`` reads offline."""
+    out.mkdir(parents=True, exist_ok=True)
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [str(d) for d in range(10)]
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *_BERT_WORDS, *letters, *(f"##{t}" for t in letters)]
+    (out / "vocab.txt").write_text("\n".join(dict.fromkeys(tokens)) + "\n")
+    return out
+
+
+def build_tiny_blip_diffusion(out: Path, seed: int = 0) -> Path:
+    """A ``save_pretrained`` folder of a tiny BLIP-Diffusion pipeline: a Q-Former (BLIP-2 vision tower and
+    query transformer, BERT tokenizer) whose query embeddings enter a context CLIP text encoder, an SD-shaped
+    UNet and VAE, and PNDM as the original ships."""
+    from diffusers import PNDMScheduler
+    from transformers import Blip2Config
+
+    from generators.blip_diffusion import blip_module
+
+    if (out / "model_index.json").is_file():
+        return out
+    torch.manual_seed(seed)
+    vision = {"hidden_size": CROSS_DIM, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
+    vision |= {"image_size": 32, "patch_size": 8, "hidden_act": "quick_gelu"}
+    query = {"vocab_size": 128, "hidden_size": CROSS_DIM, "num_hidden_layers": 1, "num_attention_heads": 2}
+    query |= {"intermediate_size": 64, "max_position_embeddings": 128, "cross_attention_frequency": 1}
+    query |= {"encoder_hidden_size": CROSS_DIM}
+    tokenizer_dir = bert_vocab(out / "qformer_tokenizer")
+    config = Blip2Config(vision_config=vision, qformer_config=query, num_query_tokens=8, tokenizer=str(tokenizer_dir))
+    pipe = blip_module().BlipDiffusionPipeline(
+        tokenizer=clip_tokenizer(out / "tokenizer"),
+        text_encoder=blip_module("modeling_ctx_clip").ContextCLIPTextModel(_tiny_text_config()),
+        vae=tiny_vae(),
+        unet=tiny_unet(),
+        scheduler=PNDMScheduler(
+            beta_start=0.00085,
+            beta_end=0.012,
+            beta_schedule="scaled_linear",
+            set_alpha_to_one=False,
+            skip_prk_steps=True,
+        ),
+        qformer=blip_module("modeling_blip2").Blip2QFormerModel(config),
+        image_processor=blip_module("blip_image_processing").BlipImageProcessor(size={"height": 32, "width": 32}),
+        mean=[0.48145466, 0.4578275, 0.40821073],
+        std=[0.26862954, 0.26130258, 0.27577711],
+    )
+    pipe.save_pretrained(out)
+    return out

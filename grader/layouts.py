@@ -15,13 +15,14 @@ from grader.registry import Registry
 
 @dataclass
 class Job:
-    """One image a generator must write: its subject, prompt, path (relative to the output folder) and the
-    subject's reference images (for adapters that condition on them)."""
+    """One image a generator must write: its subject, prompt, path (relative to the output folder), the
+    subject's reference images and its category word, e.g. ``dog`` (for adapters that condition on them)."""
 
     subject: str
     prompt: str
     path: Path
     references: list[Path] = field(default_factory=list)
+    category: str = ""
 
 
 # (layout spec, submission folder, data folder) -> (per-subject inputs, problems)

@@ -4,6 +4,7 @@ grader reads what the generators write."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from generators.cli import app as generate_app
 from generators.jobs import Job
 from generators.run import load_base
 from generators.testing import (
+    build_tiny_blip_diffusion,
     build_tiny_custom_diffusion,
     build_tiny_embedding,
     build_tiny_ip_adapter,
@@ -30,7 +32,11 @@ from generators.testing import (
 )
 from grader.cli import app as grader_app
 from grader.errors import ModelMissingError
+from grader.paths import fixtures_dir
+from grader.tasks import load_task
 from grader.tasks.registry import available_tasks
+
+COURSES = fixtures_dir() / "courses"
 
 
 @pytest.fixture(scope="session")
@@ -439,3 +445,54 @@ def test_a_two_setting_sweep_draws_a_heatmap_per_metric_and_a_scatter_per_subjec
     assert ((heat[:, 0] > 150) & (heat[:, 1] < 80)).any()  # red cells where the worst subject misses the line
     page = render_sweep_html(sweep, task)
     assert page.count("<figure>") == 4 and "0.8, guidance=3</strong>" in page
+
+
+# BLIP-Diffusion (ml2025-hw10's zero-shot method).
+
+
+def test_blip_diffusion_gets_the_prompt_without_its_subject():
+    from generators.adapters import context_of
+
+    assert context_of("a photo of a dog on the beach", "dog") == "on the beach"
+    assert context_of("a zwx dog in the jungle", "dog") == "in the jungle"
+    assert context_of("a wet zwx dog", "dog") == "a wet zwx"
+    assert context_of("a hotdog stand", "dog") == "a hotdog stand"  # a whole word only
+    assert context_of("a photo of a Cat, on the grass", "cat") == "on the grass"
+
+
+def test_jobs_carry_the_category_blip_diffusion_conditions_on(ml2025):
+    from generators.jobs import plan
+
+    jobs = plan(load_task("ml2025-hw10"), ml2025 / "data")
+    assert {j.subject: j.category for j in jobs}["object-1"] == "cat"  # the object's name in metadata.json
+    dream = plan(load_task("dreambench"), COURSES / "dreambench", token="zwx")
+    assert {j.category for j in dream if j.subject == "dog6"} == {"dog"}  # the subject's class
+
+
+def test_blip_diffusion_needs_a_blip_diffusion_base(tmp_path, ml2025, tiny_sd):
+    args = ["run", "--task", str(_small_task(tmp_path)), "--data", str(ml2025 / "data"), "--base", str(tiny_sd)]
+    res = CliRunner().invoke(generate_app, [*args, "--out", str(tmp_path / "o"), "--adapter", "blip-diffusion"])
+    assert (
+        res.exit_code == 2 and "needs a BLIP-Diffusion base" in res.output and "StableDiffusionPipeline" in res.output
+    )
+
+
+def test_blip_diffusion_generates_what_the_grader_reads(tmp_path, ml2025, tiny_models):
+    base = build_tiny_blip_diffusion(tmp_path / "tiny-blip")
+    task, out = _small_task(tmp_path), tmp_path / "blip"
+    args = ["run", "--task", str(task), "--data", str(ml2025 / "data"), "--base", str(base), "--out", str(out)]
+    res = CliRunner().invoke(generate_app, [*args, "--adapter", "blip-diffusion", "--steps", "2", "--seed", "1"])
+    # diffusers' (deprecated) BLIP-Diffusion runs on the course's stack, transformers 4.4x with diffusers 0.3x: the
+    # tox env "blip" installs it and must generate; elsewhere the one accepted failure is the clear message.
+    if os.environ.get("T2I_GRADER_BLIP_STACK") != "1" and res.exit_code == 2:
+        assert "does not run with transformers" in res.output and "transformers>=4.41,<4.47" in res.output
+        return
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["adapter"] == "blip-diffusion" and manifest["settings"]["prompt_reps"] == 20
+    assert Image.open(out / "object-1" / "0.jpg").size == (64, 64)
+    graded = CliRunner().invoke(
+        grader_app,
+        ["check", str(out), "--task", str(task), "--data", str(ml2025 / "data"), "--models", str(tiny_models)],
+    )
+    assert graded.exit_code == 0 and "generated with blip-diffusion" in graded.output, graded.output

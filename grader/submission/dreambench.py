@@ -136,7 +136,7 @@ def plan_dreambench(layout: DreamBenchLayout, data: Path, template: str | None, 
         for index, prompt in enumerate(subject.prompts):
             text = (template or "{prompt}").format(prompt=prompt, subject=subject.name, **{"class": subject.class_word})
             jobs += [
-                Job(subject.name, text, Path(subject.name) / str(index) / f"{k}.png", refs)
+                Job(subject.name, text, Path(subject.name) / str(index) / f"{k}.png", refs, subject.class_word or "")
                 for k in range(layout.images_per_prompt)
             ]
     return jobs

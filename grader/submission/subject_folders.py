@@ -93,7 +93,8 @@ def plan_subject_folders(layout: SubjectFoldersLayout, data: Path, template: str
         ref = fields[layout.reference_field]
         reference = find_reference(data / layout.metadata, ref) or data / ref
         jobs += [
-            Job(subject, prompt, Path(subject) / f"{i}.jpg", [reference]) for i in range(layout.images_per_subject)
+            Job(subject, prompt, Path(subject) / f"{i}.jpg", [reference], str(fields.get("name", "")))
+            for i in range(layout.images_per_subject)
         ]
     return jobs
 
