@@ -412,13 +412,10 @@ def test_sweep_folders_are_shell_safe():
     assert folder_name(point) == "lora_scale-0.8_guidance-7.5" and setting_text(point) == "lora_scale=0.8, guidance=7.5"
 
 
-def test_a_two_setting_sweep_draws_a_heatmap_per_metric_and_a_scatter_per_subject(tmp_path):
+def _two_setting_sweep():
+    """A 2 x 2 sweep's table over two subjects, with margins chosen so the best worst-subject margin is known."""
     from generators.sweep import SweepResult, recommend
-    from generators.sweep_page import render_sweep_html
-    from generators.sweep_plots import plot_sweep
-    from grader.tasks import load_task
 
-    task = load_task("ml2025-hw10")
     rows = []
     for s in (0.4, 0.8):
         for g in (3.0, 7.0):
@@ -433,7 +430,14 @@ def test_a_two_setting_sweep_draws_a_heatmap_per_metric_and_a_scatter_per_subjec
     table["verdict"] = np.where(table["worst_margin"] >= 0, "PASS", "FAIL")
     table["pass_probability"] = (table["worst_margin"] >= 0).astype(float)
     grid = {"ip_adapter_scale": [0.4, 0.8], "guidance": [3.0, 7.0]}
-    sweep = SweepResult(table, [], recommend(table, grid, False), [], grid)
+    return SweepResult(table, [], recommend(table, grid, False), [], grid), load_task("ml2025-hw10")
+
+
+def test_a_two_setting_sweep_draws_a_heatmap_per_metric_and_a_scatter_per_subject(tmp_path):
+    from generators.sweep_page import render_sweep_html
+    from generators.sweep_plots import plot_sweep
+
+    sweep, task = _two_setting_sweep()
     # Worst subject's margin by hand: (0.4, 3) -1.2, (0.8, 3) -0.4, (0.4, 7) -5.2, (0.8, 7) -4.4.
     assert sweep.recommended.setting == "ip_adapter_scale=0.8, guidance=3"
     assert sweep.recommended.worst_margin == pytest.approx(-0.4) and not sweep.recommended.passes
@@ -445,6 +449,33 @@ def test_a_two_setting_sweep_draws_a_heatmap_per_metric_and_a_scatter_per_subjec
     assert ((heat[:, 0] > 150) & (heat[:, 1] < 80)).any()  # red cells where the worst subject misses the line
     page = render_sweep_html(sweep, task)
     assert page.count("<figure>") == 4 and "0.8, guidance=3</strong>" in page
+
+
+def test_the_sweep_page_in_a_real_browser(tmp_path):
+    from generators.sweep_page import write_sweep_html
+    from generators.sweep_plots import plot_sweep
+    from tests.test_html_report import _chromium
+
+    browser_path = _chromium()
+    if browser_path is None:
+        pytest.skip("no chromium on this machine (CI installs Debian's chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sweep, task = _two_setting_sweep()
+    sweep.plots = plot_sweep(sweep, task, tmp_path)
+    path = write_sweep_html(sweep, task, tmp_path)
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(path.as_uri())
+        banner = page.inner_text("#recommended")
+        widths = page.evaluate("[...document.querySelectorAll('figure img')].map(i => i.naturalWidth)")
+        rows = page.locator("#scores tbody tr").count()
+        page.screenshot(path=str(tmp_path / "sweep.png"), full_page=True)
+        browser.close()
+    assert "NO SETTING PASSES" in banner and "ip_adapter_scale=0.8, guidance=3" in banner
+    assert widths == [640, 640, 640, 640] and rows == 8 and errors == []
 
 
 # BLIP-Diffusion (ml2025-hw10's zero-shot method).
