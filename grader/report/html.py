@@ -122,8 +122,9 @@ def _image_view(image: ImageScore, subject: SubjectResult, root: Path, link: boo
     return ImageView(thumbnail(root / image.file, alt, link, embed), image.file, scores, flags, bool(below))
 
 
-def subject_views(result: GradeResult, root: Path) -> list[SubjectView]:
-    link, embed, _ = full_size_mode(result, root)
+def subject_views(result: GradeResult, root: Path, full_size: tuple[bool, bool, str]) -> list[SubjectView]:
+    """The subjects' sections; ``full_size`` is ``full_size_mode(result, root)``, worked out once per page."""
+    link, embed, _ = full_size
     views = []
     for subject in result.subjects:
         images = [i for i in result.images if i.subject == subject.subject]
@@ -171,12 +172,13 @@ def render_html(result: GradeResult, root: Path) -> str:
     env.globals["bar"] = bar
     head, tally = verdict_sentence(result)
     classification = {k.split(":", 1)[1]: v for k, v in result.extras.items() if "confusion_matrix" in v}
+    full_size = full_size_mode(result, root)  # sizes every image file of a zip: once, not per use
     return env.get_template("report.html.j2").render(
         result=result,
         verdict_head=head,
         verdict_tally=tally,
-        subjects=subject_views(result, root),
-        full_size_note=full_size_mode(result, root)[2],
+        subjects=subject_views(result, root, full_size),
+        full_size_note=full_size[2],
         problems=group_problems(result.all_problems),
         classification=classification,
         templates=result.settings.get("text_templates") or {},
