@@ -164,23 +164,32 @@ def _examples(result: GradeResult, run_dir: Path, per_setting: int = 4) -> list[
     return list(first.values())[:per_setting]
 
 
+def setting_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting, in grid order: its worst subject's margin (and that subject) and its least pass
+    probability. What the recommendation, the ranking and the page read."""
+    grouped = table.groupby("setting", sort=False)
+    summary = grouped.agg(worst_margin=("worst_margin", "min"), pass_probability=("pass_probability", "min"))
+    summary["worst_subject"] = [
+        None if rows["worst_margin"].isna().all() else str(rows.loc[rows["worst_margin"].idxmin(), "subject"])
+        for _, rows in grouped
+    ]
+    return summary
+
+
 def recommend(table: pd.DataFrame, grid: dict[str, list[float]], per_subject_scale: bool) -> Recommendation | None:
     """The setting whose least-passing subject passes by the most; with an IP-Adapter sweep, also each subject's
     own best scale at the other settings of that point (the adapter applies a scale per subject)."""
     scored = table.dropna(subset=["worst_margin"])
     if scored.empty:
         return None
-    by_setting = []
-    for setting, rows in scored.groupby("setting", sort=False):
-        worst = rows.loc[rows["worst_margin"].idxmin()]
-        chance = rows["pass_probability"].min()
-        key = (float(worst["worst_margin"]), -1.0 if pd.isna(chance) else float(chance))
-        by_setting.append((key, setting, worst, None if pd.isna(chance) else float(chance), rows))
-    key, setting, worst, chance, rows = max(by_setting, key=lambda item: item[0])
-    point = {name: float(worst[name]) for name in grid}
-    best = Recommendation(
-        setting, point, key[0], str(worst["subject"]), chance, bool((rows["verdict"] == "PASS").all())
-    )
+    summary = setting_summary(scored)
+    chances = summary["pass_probability"].fillna(-1.0)
+    setting = max(summary.index, key=lambda name: (summary.at[name, "worst_margin"], chances[name]))
+    top, rows = summary.loc[setting], scored[scored["setting"] == setting]
+    point = {name: float(rows[name].iloc[0]) for name in grid}
+    chance = None if pd.isna(top["pass_probability"]) else float(top["pass_probability"])
+    passes = bool((rows["verdict"] == "PASS").all())
+    best = Recommendation(setting, point, float(top["worst_margin"]), top["worst_subject"], chance, passes)
     if per_subject_scale and "ip_adapter_scale" in grid and len(grid["ip_adapter_scale"]) > 1:
         others = [name for name in grid if name != "ip_adapter_scale"]
         same = scored[(scored[others] == pd.Series(point)[others]).all(axis=1)] if others else scored
@@ -195,8 +204,7 @@ def recommend(table: pd.DataFrame, grid: dict[str, list[float]], per_subject_sca
 
 def rank_settings(table: pd.DataFrame) -> list[tuple[str, float | None]]:
     """Settings ordered by the worst pass probability over their subjects (the subject least sure to pass)."""
-    worst = table.groupby("setting", sort=False).agg(
-        pass_probability=("pass_probability", "min"), worst_margin=("worst_margin", "min")
+    worst = setting_summary(table).sort_values(
+        ["pass_probability", "worst_margin"], ascending=False, na_position="last"
     )
-    worst = worst.sort_values(["pass_probability", "worst_margin"], ascending=False, na_position="last")
     return [(name, None if pd.isna(p) else float(p)) for name, p in worst["pass_probability"].items()]

@@ -7,6 +7,8 @@ import base64
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from grader.report.files import atomic_write
 from grader.report.html import environment, thumbnail
 from grader.tasks.schema import Task
@@ -32,20 +34,22 @@ def _caption(plot: Path, task: Task) -> str:
 
 
 def render_sweep_html(sweep: SweepResult, task: Task) -> str:
+    from generators.sweep import setting_summary
     from generators.sweep_plots import metric_axis
 
     metrics = [name for name in task.metrics if name in sweep.table.columns]
+    summary = setting_summary(sweep.table)
     settings = []
     for setting, rows in sweep.table.groupby("setting", sort=False):
-        chance = rows["pass_probability"].min()
+        row = summary.loc[setting]
         settings.append(
             {
                 "name": setting,
                 "folder": rows["folder"].iloc[0],
                 "passed": int((rows["verdict"] == "PASS").sum()),
                 "subjects": len(rows),
-                "worst_margin": None if rows["worst_margin"].isna().all() else float(rows["worst_margin"].min()),
-                "least_probability": None if rows["pass_probability"].isna().all() else float(chance),
+                "worst_margin": None if pd.isna(row["worst_margin"]) else float(row["worst_margin"]),
+                "least_probability": None if pd.isna(row["pass_probability"]) else float(row["pass_probability"]),
                 "rows": rows.to_dict("records"),
                 "thumbs": [
                     thumbnail(p, f"{setting}: {p.parent.name}/{p.name}", link=True)
