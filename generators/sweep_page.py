@@ -26,10 +26,11 @@ def _fmt(value, pattern: str = "%.2f", factor: float = 1.0) -> str:
     return "-" if value is None or value != value else pattern % (factor * value)
 
 
-def _caption(plot: Path, task: Task) -> str:
+def _caption(plot: Path, task: Task, settings: int) -> str:
     kind, _, name = plot.stem.partition("_")
     if kind == "margins" and name in task.metrics:
-        return f"{task.metrics[name].label}: each subject's margin over its line, per setting"
+        shown = "the worst subject's margin" if settings == 2 else "each subject's margin"
+        return f"{task.metrics[name].label}: {shown} over its line, per setting"
     return f"{name}: the scores of each setting against the lines"
 
 
@@ -67,7 +68,7 @@ def render_sweep_html(sweep: SweepResult, task: Task) -> str:
         ranking=sweep.ranking,
         settings=settings,
         metrics=[(name, metric_axis(task, name)) for name in metrics],
-        plots=[(_caption(p, task), _png(p)) for p in sweep.plots],
+        plots=[(_caption(p, task, len(sweep.grid)), _png(p)) for p in sweep.plots],
     )
 
 

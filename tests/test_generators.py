@@ -449,6 +449,7 @@ def test_a_two_setting_sweep_draws_a_heatmap_per_metric_and_a_scatter_per_subjec
     assert ((heat[:, 0] > 150) & (heat[:, 1] < 80)).any()  # red cells where the worst subject misses the line
     page = render_sweep_html(sweep, task)
     assert page.count("<figure>") == 4 and "0.8, guidance=3</strong>" in page
+    assert "DINO: the worst subject&#39;s margin over its line" in page  # the heat-map's caption
 
 
 def test_the_sweep_page_in_a_real_browser(tmp_path):
