@@ -136,6 +136,9 @@ def test_the_full_size_view_opens_in_a_real_browser(zipped_report, tmp_path):
         hidden = page.locator(".lightbox").first.is_visible()
         page.locator("figure a").first.click()
         opened = page.locator(".lightbox:target img")
+        # The click changes the URL's fragment; the overlay shows and its lazy image loads a moment later.
+        opened.wait_for(state="visible", timeout=10_000)
+        page.wait_for_function("() => document.querySelector('.lightbox:target img').complete", timeout=10_000)
         shown, width = opened.is_visible(), opened.evaluate("i => i.naturalWidth")
         page.screenshot(path=str(tmp_path / "full-size.png"))
         page.locator(".lightbox:target").click()  # a click anywhere closes it
