@@ -37,6 +37,7 @@ from grader.cache import EmbeddingCache
 from grader.encoders.base import image_batch_size, projected
 from grader.runner import GradeOptions, grade
 from grader.tasks import load_task
+from grader.testing.decodes import counting_decodes
 from grader.testing.synthetic import build_ml2025_fixture
 from grader.testing.tiny_models import build_tiny_models
 
@@ -271,8 +272,10 @@ def main() -> None:
     floor = floor_seconds(models, generated, references, list(texts.values()), torch.float32)
     print(f"floor (model forward only)         {floor:8.1f} s")
     cache = EmbeddingCache(work / f"cache-{time.time_ns()}.sqlite")
-    cold, cold_result = grader_seconds(root, models, cache)
+    with counting_decodes() as decodes:
+        cold, cold_result = grader_seconds(root, models, cache)
     print(f"grader cold                        {cold:8.1f} s")
+    per_file = sum(decodes.values()) / (len(generated) + len(references))
     warm, _ = grader_seconds(root, models, cache)
     print(f"grader warm (nothing changed)      {warm:8.1f} s")
     changed_path = generated[0]
@@ -312,6 +315,7 @@ def main() -> None:
     print(f"  fp32 / bf16 speed, grader  {cold / t16:6.2f}   (target >= 2.5 where the CPU has bf16)")
     print(f"  fp32 / bf16 speed, floor   {floor / floor16:6.2f}   (what the models themselves gain)")
     print(f"  grader cold / floor, bf16  {t16 / floor16:6.2f}")
+    print(f"  decodes per image file, cold {per_file:4.2f} (target 1: once for checks, hashes and both encoders)")
     print(f"recomputed after one change: {recomputed} (target: 1 per encoder)")
     cli_wall(root, models, work)
 

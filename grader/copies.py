@@ -34,7 +34,7 @@ class Looks:
 
 
 def looks_of(paths: list[Path], known: dict[Path, VisualHash]) -> dict[Path, Looks]:
-    """Hashes of ``paths``, taken from what the scan already decoded where it can."""
+    """Hashes of ``paths``, taken from the grade's decoding where it has them (decoding only other files)."""
     looks = {}
     for path in dict.fromkeys(paths):
         visual = known.get(path)

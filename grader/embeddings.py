@@ -2,50 +2,102 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from grader.cache import EmbeddingCache, file_digest, text_digest
+from grader.errors import InputError
 from grader.progress import ProgressReporter
+
+if TYPE_CHECKING:
+    from grader.images import DecodedImage
 
 
 class Embeddings:
-    """Every image of the grade embedded once per encoder (references too), shared by that encoder's metrics."""
+    """Every image of the grade embedded once per encoder (references too), shared by that encoder's metrics.
+
+    Vectors in the cache are taken from it; the rest (``todo``) are computed from images decoded once for all
+    encoders (``grader.reading``), a chunk at a time, each chunk written to the cache as it is done."""
 
     def __init__(
         self, encoder, paths: Sequence[Path], progress: ProgressReporter, label: str, cache: EmbeddingCache | None
     ) -> None:
         self.encoder = encoder
-        self.cache = cache
+        self.cache = cache if encoder.fingerprint is not None else None  # None: cheaper than a lookup
         self.text_notes: dict[str, str] = {}  # text -> "cut:<limit>" when cut to the encoder's token limit
-        paths = sorted(set(paths))
-        advance = progress.task(label, len(paths))
         self.by_path: dict[Path, np.ndarray] = {}
-        if encoder.fingerprint is None:
-            cache = self.cache = None  # encoders that are cheaper than a lookup
-        digests = {p: file_digest(p) for p in paths} if cache else {}  # memoised: one read per file per grade
-        if cache:
-            found = cache.get_many(set(digests.values()), encoder.fingerprint)
-            for path in paths:
+        self.todo: dict[Path, None] = {}  # still to embed, in order
+        self.computed = 0
+        paths = sorted(set(paths))
+        self._advance = progress.task(label, len(paths))
+        self.want(paths)
+        self._advance(len(self.by_path))
+
+    def want(self, paths: Iterable[Path]) -> None:
+        """Take what the cache has of ``paths``; the rest join ``todo``."""
+        new = [p for p in dict.fromkeys(paths) if p not in self.by_path and p not in self.todo]
+        if self.cache and new:
+            digests = {p: file_digest(p) for p in new}  # memoised: one read per file per grade
+            found = self.cache.get_many(set(digests.values()), self.encoder.fingerprint)
+            for path in new:
                 if digests[path] in found:
                     vector, extra = found[digests[path]]
                     if extra:  # plain embeddings have nothing to restore: the encoder need not be built
-                        encoder.restore(path, vector, extra)
+                        self.encoder.restore(path, vector, extra)
                     self.by_path[path] = vector
-            advance(len(self.by_path))
-        todo = [p for p in paths if p not in self.by_path]
-        self.computed = len(todo)
-        if todo:
-            vectors = encoder.encode_images(todo, advance)
-            self.by_path.update(zip(todo, vectors, strict=True))
-            if cache:
-                items = [(digests[p], self.by_path[p], encoder.cache_extra(p)) for p in todo]
-                cache.put_many(items, encoder.fingerprint, encoder_name(encoder))
+        self.todo.update((p, None) for p in new if p not in self.by_path)
+
+    def encode(self, images: Sequence[DecodedImage]) -> dict[Path, str]:
+        """Embed those of ``images`` still to do. Returns, per image the encoder could not read, why (when one
+        fails, the chunk's images are embedded one by one to find which)."""
+        mine = [i for i in images if i.path in self.todo]
+        if not mine:
+            return {}
+        budget = _Budget(self._advance, len(mine))
+        try:
+            vectors, failures = list(embed(self.encoder, mine, budget)), {}
+        except InputError as exc:
+            vectors, failures = self._one_by_one(mine, exc)
+        budget.finish()
+        done = [i for i in mine if i.path not in failures]
+        for image, vector in zip(done, vectors, strict=True):
+            self.by_path[image.path] = vector
+        for image in mine:
+            del self.todo[image.path]
+        self.computed += len(done)
+        if self.cache and done:
+            items = [(file_digest(i.path), self.by_path[i.path], self.encoder.cache_extra(i.path)) for i in done]
+            self.cache.put_many(items, self.encoder.fingerprint, encoder_name(self.encoder))
+        return failures
+
+    def _one_by_one(self, images: Sequence[DecodedImage], error: InputError) -> tuple[list, dict[Path, str]]:
+        if len(images) == 1:
+            return [], {images[0].path: str(error)}
+        vectors, failures = [], {}
+        for image in images:
+            try:
+                vectors += list(embed(self.encoder, [image]))
+            except InputError as exc:
+                failures[image.path] = str(exc)
+        return vectors, failures
+
+    def give_up(self, paths: Iterable[Path]) -> None:
+        """Stop waiting for images that will not be embedded (they did not decode, or another encoder could not
+        read them)."""
+        for path in paths:
+            if self.todo.pop(path, 0) is None:
+                self._advance(1)
 
     def of(self, paths: list[Path]) -> np.ndarray:
-        return np.stack([self.by_path[p] for p in paths]) if paths else np.zeros((0, 1))
+        if not paths:
+            return np.zeros((0, 1))
+        rows = [self.by_path[p] for p in paths]
+        width = max(len(r) for r in rows)
+        # A face encoder's reading of a faceless image (with enforce_detection) is empty: NaN in every column.
+        return np.stack([np.full(width, np.nan) if r.ndim == 1 and len(r) == 0 < width else r for r in rows])
 
     def has_face(self, paths: list[Path]) -> np.ndarray:
         return np.array([self.encoder.has_face(p) for p in paths], dtype=bool)
@@ -81,3 +133,28 @@ def encoder_name(encoder) -> str:
         return ""
     revision = getattr(spec, "revision", None)
     return f"{getattr(spec, 'model', spec.kind)}{f'@{revision}' if revision else ''} ({spec.kind})"
+
+
+def embed(encoder, images: Sequence[DecodedImage], progress: Callable[[int], None] | None = None) -> Sequence:
+    """One vector per image: from the decoded images, or, for an encoder that only reads files (a plugin written
+    before ``encode_decoded``), from their paths."""
+    if hasattr(encoder, "encode_decoded"):
+        return encoder.encode_decoded(images, progress)
+    return encoder.encode_images([i.path for i in images], progress)
+
+
+class _Budget:
+    """A progress callback that advances a bar by at most ``n``, and by exactly ``n`` once finished: an encoder
+    that fails half-way and is retried image by image does not count an image twice."""
+
+    def __init__(self, advance: Callable[[int], None], n: int) -> None:
+        self.advance, self.left = advance, n
+
+    def __call__(self, n: int) -> None:
+        n = min(n, self.left)
+        self.left -= n
+        if n:
+            self.advance(n)
+
+    def finish(self) -> None:
+        self(self.left)

@@ -4,7 +4,7 @@ Perceptual hashes (imagehash's pHash: DCT of a 32x32 greyscale thumbnail, 64 bit
 each other under resizing and re-encoding, but not under crops of more than a few percent: centred crops are
 hashed too, so a zoomed-in copy matches one of them. Hashes of the mirrored image catch flips. pHash
 sees no colour, so the same layout in other colours would match: the mean colour tells those apart. All are
-made from the image the scan already decoded and kept in the cache beside the fact that the file decodes,
+made from the grade's one decoding of the image and kept in the cache beside the fact that the file decodes,
 so a re-grade reads them without decoding anything.
 """
 

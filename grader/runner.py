@@ -21,6 +21,7 @@ from grader.metrics.classification import classification_summary
 from grader.metrics.similarity import cosine_matrix
 from grader.models import resolve
 from grader.progress import ProgressReporter, SilentProgress
+from grader.reading import read_and_encode
 from grader.result import (
     NO_FACE,
     GradeResult,
@@ -403,18 +404,24 @@ def grade(
     with unpacked(submission) as folder:
         with remembering_decodes(options.cache) as memo, reading_within(folder, data_dir):
             subjects, problems = scan(running.layout, folder, data_dir)
+            encoders = _build_encoders(running, options)
+            encoded = {
+                spec.key: Embeddings(
+                    encoders[spec.key],
+                    _paths_for(running, spec, subjects),
+                    progress,
+                    f"{'/'.join(_labels(running, spec))} ({spec.model})",
+                    options.cache,
+                )
+                for spec in running.encoders()
+            }
+            while read_and_encode(encoded.values(), memo):
+                # Some images did not decode, or an encoder could not read them: the scan, again, leaves them
+                # out with a problem each (and counts what is left); it decodes nothing this time.
+                subjects, problems = scan(running.layout, folder, data_dir)
+                for spec in running.encoders():
+                    encoded[spec.key].want(_paths_for(running, spec, subjects))
         problems += _unknown_line_subjects(tier_name, tier, subjects)
-        encoders = _build_encoders(running, options)
-        encoded = {
-            spec.key: Embeddings(
-                encoders[spec.key],
-                _paths_for(running, spec, subjects),
-                progress,
-                f"{'/'.join(_labels(running, spec))} ({spec.model})",
-                options.cache,
-            )
-            for spec in running.encoders()
-        }
         markers = running.layout.data_markers
         meta_file = str(data_dir / markers[0]) if markers else str(data_dir)
         notes = [p.message for p in problems if p.severity == "note"]

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from grader.tasks.registry import available_tasks
+from grader.testing.decodes import counting_decodes
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +45,10 @@ def task_with_lines(tmp_path: Path):
         return path
 
     return make
+
+
+@pytest.fixture
+def decodes() -> Iterator[Counter]:
+    """How many times each image file's pixels are decoded within the test."""
+    with counting_decodes() as counts:
+        yield counts

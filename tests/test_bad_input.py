@@ -71,8 +71,14 @@ def test_unreadable_and_non_image_files(ml2025, tiny_models):
 def test_truncated_image_is_reported(ml2025, tiny_models):
     path = ml2025 / "submission" / "object-4" / "0.png"
     path.write_bytes(path.read_bytes()[:300])
-    subject = _subject(_grade(ml2025, tiny_models), "object-4")
-    assert any(p.file == "object-4/0.png" and "left out of the grade" in p.message for p in subject.problems)
+    result = _grade(ml2025, tiny_models)
+    subject = _subject(result, "object-4")
+    messages = {p.file: p.message for p in subject.problems}
+    # The header reads: only decoding finds it truncated, after the scan counted the folder, which is counted again.
+    assert "cannot decode image" in messages["object-4/0.png"] and "left out of the grade" in messages["object-4/0.png"]
+    assert messages["object-4"] == "14 usable images, the task asks for 15"
+    assert subject.n_images == 14 and "object-4/0.png" not in {i.file for i in result.images}
+    assert subject.metrics["dino"].n == 14 and _subject(result, "object-5").metrics["dino"].n == 15
 
 
 def test_missing_metadata_field(ml2025, tiny_models):

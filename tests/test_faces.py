@@ -68,6 +68,13 @@ def test_face_identity_matches_deepface_called_directly(face_identity, monkeypat
     np.testing.assert_allclose([per_image[n] for n in kept], distances.mean(dim=1).numpy(), atol=1e-6)
 
 
+def test_a_face_grade_decodes_each_image_once(face_identity, decodes):
+    training, generated = face_identity
+    grade(load_task("face-identity"), generated, training, GradeOptions(tier="same-person"))
+    files = [p.resolve() for p in sorted(training.glob("*.png")) + sorted(generated.glob("*.png"))]
+    assert decodes == dict.fromkeys(files, 1)  # deepface read the grade's decoding, not the files (cv2.imread)
+
+
 def test_other_person_stands_out(face_identity):
     training, generated = face_identity
     result = grade(load_task("face-identity"), generated, training, GradeOptions(tier="same-person"))

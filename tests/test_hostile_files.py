@@ -84,27 +84,33 @@ def test_an_interrupted_grade_leaves_a_valid_cache_and_the_next_run_resumes(ml20
     from grader.cache import EmbeddingCache
     from grader.encoders.clip import ClipEncoder
 
-    real = ClipEncoder.encode_images
+    real = ClipEncoder.encode_decoded
+    embedded_before = []  # images CLIP embedded before Ctrl-C, chunk by chunk
 
-    def interrupted(self, paths, advance=None):
-        raise KeyboardInterrupt
+    def interrupted(self, images, advance=None):
+        if len(embedded_before) == 2:
+            raise KeyboardInterrupt
+        embedded_before.append(len(images))
+        return real(self, images, advance)
 
-    cache_path = tmp_path / "c.sqlite"
-    monkeypatch.setattr(ClipEncoder, "encode_images", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        grade(
+    def run(cache):
+        return grade(
             load_task("ml2025-hw10"),
             ml2025 / "submission",
             ml2025 / "data",
-            GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(cache_path)),
+            GradeOptions(models_dir=tiny_models, cache=cache),
         )
-    monkeypatch.setattr(ClipEncoder, "encode_images", real)
+
+    cache_path = tmp_path / "c.sqlite"
+    monkeypatch.setattr(ClipEncoder, "encode_decoded", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(EmbeddingCache(cache_path))
+    monkeypatch.setattr(ClipEncoder, "encode_decoded", real)
     cache = EmbeddingCache(cache_path)
-    resumed = grade(
-        load_task("ml2025-hw10"),
-        ml2025 / "submission",
-        ml2025 / "data",
-        GradeOptions(models_dir=tiny_models, cache=cache),
-    )
-    assert resumed.settings["embeddings_computed"] == {"DINO": 0, "CLIP-T": 90}  # DINO's pass was kept
+    resumed, fresh = run(cache), run(None)
+    computed, everything = resumed.settings["embeddings_computed"], fresh.settings["embeddings_computed"]
+    assert everything == {"DINO": 96, "CLIP-T": 90}  # DINO: 90 generated and 6 references
+    assert computed["CLIP-T"] == 90 - sum(embedded_before) and sum(embedded_before) > 0  # chunks done were kept
+    assert 0 < computed["DINO"] < 96  # so were DINO's, up to the interruption
+    assert [s.metrics for s in resumed.subjects] == [s.metrics for s in fresh.subjects]
     assert cache.stats.corrupt == 0 and not cache.stats.moved_aside

@@ -11,6 +11,7 @@ import transformers
 from PIL import Image
 
 from grader.encoders.base import projected
+from grader.images import open_rgb
 from grader.runner import GradeOptions, grade
 from grader.tasks import load_task
 
@@ -116,6 +117,6 @@ def test_embeddings_do_not_depend_on_the_batch_size(ml2025: Path, tiny_models: P
     encoder.batch_size = 4  # 30 images: seven full batches and a partial one, in the prefetch queue
     in_batches = encoder.encode_images(paths)
     with torch.inference_mode():  # the last image alone, straight through the model
-        by_model = projected(encoder.model.get_image_features(pixel_values=encoder._pixels(paths[-1:])))
+        by_model = projected(encoder.model.get_image_features(pixel_values=encoder._pixels([open_rgb(paths[-1])])))
     np.testing.assert_allclose(in_batches, one_by_one, atol=1e-5)
     np.testing.assert_allclose(in_batches[-1], by_model[0].numpy(), atol=1e-5)

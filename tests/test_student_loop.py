@@ -14,7 +14,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-import grader.images as images
 from grader.cache import EmbeddingCache
 from grader.runner import GradeOptions, grade
 from grader.tasks import available_tasks, load_task
@@ -74,16 +73,17 @@ def test_listing_tasks_again_skips_their_validation_until_a_file_changes(tmp_pat
     assert "grader.metrics" in imported_by_listing()  # changed bytes: validated afresh
 
 
-def test_a_cached_regrade_decodes_no_image_and_builds_no_encoder(ml2025, tiny_models, tmp_path, monkeypatch):
+def test_a_cold_grade_decodes_each_image_once_and_a_cached_one_none(ml2025, tiny_models, tmp_path, decodes):
     task = load_task("ml2025-hw10")
     options = GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(tmp_path / "e.sqlite"))
     first = grade(task, ml2025 / "submission", ml2025 / "data", options)
-    decoded = []
-    real = images.open_rgb
-    monkeypatch.setattr(images, "open_rgb", lambda path: decoded.append(path) or real(path))
+    files = [p.resolve() for folder in ("submission", "data/references") for p in (ml2025 / folder).rglob("*.*")]
+    assert len(files) == 96  # 90 generated images (scanned, hashed, embedded by DINO and CLIP) and 6 references
+    assert decodes == dict.fromkeys(files, 1)
+    decodes.clear()
     options.encoder_pool = {}
     again = grade(task, ml2025 / "submission", ml2025 / "data", options)
-    assert decoded == []
+    assert not decodes
     assert not any(encoder.built for encoder in options.encoder_pool.values())
     assert [s.metrics["dino"].value for s in again.subjects] == [s.metrics["dino"].value for s in first.subjects]
 

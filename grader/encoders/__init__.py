@@ -17,6 +17,7 @@ from grader.registry import Registry
 if TYPE_CHECKING:
     import numpy as np
 
+    from grader.images import DecodedImage
     from grader.result import ModelInfo
 
 ProgressCallback = Callable[[int], None]
@@ -25,6 +26,9 @@ ProgressCallback = Callable[[int], None]
 class ImageEncoder(Protocol):
     """What the embedding cache, the rules and the reports need of an encoder.
 
+    A grade decodes each image once and hands it to every encoder that has ``encode_decoded``; an encoder with
+    only ``encode_images`` is handed the files and decodes them itself. Either may raise ``InputError`` for an
+    image it cannot read: that image is left out of the grade with a problem, the others are graded.
     Encoders that provide ``text`` also have ``encode_texts(texts) -> array``, ``too_long(texts) -> list`` and
     ``max_tokens``; those that provide ``face`` have ``has_face(path) -> bool``.
     """
@@ -33,8 +37,13 @@ class ImageEncoder(Protocol):
     def fingerprint(self) -> str | None:
         """Identifies everything that changes a vector; None: never cached (cheaper than a look-up)."""
 
+    def encode_decoded(
+        self, images: Sequence[DecodedImage], progress: ProgressCallback | None = None
+    ) -> Sequence[np.ndarray]:
+        """One vector per decoded image (``.path``, ``.rgb``: the file as ``Image.open(p).convert("RGB")``)."""
+
     def encode_images(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> Sequence[np.ndarray]:
-        """One vector per path, in order."""
+        """One vector per image file, in order (``grader.reading.ReadsDecoded`` derives it from the above)."""
 
     def cache_extra(self, path: Path) -> str:
         """What besides the vector the cache must keep for ``path``."""

@@ -3,32 +3,25 @@
 from __future__ import annotations
 
 import functools
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from queue import Queue
-from typing import TypeVar
 
 import numpy as np
 import torch
 import transformers
+from PIL import Image
 
 from grader.encoders.fingerprints import hub_model_info, transformers_fingerprint
 from grader.errors import ModelMissingError
-from grader.images import open_rgb
+from grader.images import DecodedImage
 from grader.models import ResolvedModel
 from grader.preprocess import resize_crop
+from grader.reading import ReadsDecoded, batched
 from grader.result import ModelInfo
 from grader.tasks.schema import EncoderSpec
 
 ProgressCallback = Callable[[int], None]
-T = TypeVar("T")
 _TRANSFORMERS_MAJOR = int(transformers.__version__.split(".")[0])
-
-
-def batched(items: Sequence, size: int) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def default_device() -> torch.device:
@@ -63,30 +56,8 @@ def projected(output) -> torch.Tensor:
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
-def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
-    """Yield ``items`` while a background thread produces the next ones (decoding overlaps the model)."""
-    done = object()
-    queue: Queue = Queue(maxsize=depth)
-
-    def produce() -> None:
-        try:
-            for item in items:
-                queue.put(item)
-        except BaseException as exc:  # handed to the consumer, raised there
-            queue.put(exc)
-        queue.put(done)
-
-    worker = threading.Thread(target=produce, daemon=True)
-    worker.start()
-    while (item := queue.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-    worker.join()
-
-
-class Encoder:
-    """Encodes image files in batches; memory holds a couple of batches of pixels plus the embeddings."""
+class Encoder(ReadsDecoded):
+    """Encodes decoded images in batches; memory holds a batch of pixels plus the embeddings."""
 
     def __init__(
         self,
@@ -126,8 +97,7 @@ class Encoder:
     def _image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def _pixels(self, batch: Sequence[Path]) -> torch.Tensor:
-        images = [open_rgb(p) for p in batch]
+    def _pixels(self, images: Sequence[Image.Image]) -> torch.Tensor:
         if self.spec.preprocessing == "resize-crop":
             return resize_crop(images, self.spec.resize_crop)
         # Channels last, said rather than guessed: transformers 4 guesses a 1x1 or 3-pixel-high RGB image as
@@ -135,11 +105,10 @@ class Encoder:
         return self.processor(images=images, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
 
     @torch.inference_mode()
-    def encode_images(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> np.ndarray:
+    def encode_decoded(self, images: Sequence[DecodedImage], progress: ProgressCallback | None = None) -> np.ndarray:
         chunks = []
-        batches = list(batched(list(paths), self.batch_size))
-        for batch, pixels in zip(batches, prefetch(self._pixels(b) for b in batches), strict=True):
-            pixels = pixels.to(self.device, dtype=self.dtype)
+        for batch in batched(images, self.batch_size):
+            pixels = self._pixels([i.rgb for i in batch]).to(self.device, dtype=self.dtype)
             chunks.append(self._image_features(pixels).float().cpu().numpy())
             if progress:
                 progress(len(batch))

@@ -16,8 +16,9 @@ from torch import nn
 from grader.encoders import ProgressCallback
 from grader.encoders.base import batched
 from grader.errors import ModelMissingError
-from grader.images import open_rgb
+from grader.images import DecodedImage
 from grader.preprocess import resize_short_edge, to_normalized_tensor
+from grader.reading import ReadsDecoded
 from grader.result import ModelInfo
 from grader.tasks.schema import ClassifierEncoder
 
@@ -65,7 +66,7 @@ def load_classifier(path: Path, architecture: str) -> nn.Module:
         raise ModelMissingError(f"classifier {path} does not load as {architecture}: {exc}") from exc
 
 
-class ClassifierReader:
+class ClassifierReader(ReadsDecoded):
     def __init__(self, spec: ClassifierEncoder, checkpoints: dict[str, Path]) -> None:
         self.spec = spec
         self.checkpoints = checkpoints
@@ -84,28 +85,28 @@ class ClassifierReader:
         return self.models[subject]
 
     @torch.inference_mode()
-    def encode_images(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> list[np.ndarray]:
+    def encode_decoded(self, images: Sequence[DecodedImage], progress: ProgressCallback | None = None) -> list:
         """Logits per image, each image read by its subject's (its folder's) classifier."""
         logits: dict[Path, np.ndarray] = {}
-        for subject in sorted({p.parent.name for p in paths}):
-            group = [p for p in paths if p.parent.name == subject]
+        for subject in sorted({i.path.parent.name for i in images}):
+            group = [i for i in images if i.path.parent.name == subject]
             model = self._model(subject)
             for batch in batched(group, 256):
                 pixels = torch.stack(
                     [
                         to_normalized_tensor(
-                            resize_short_edge(open_rgb(p), self.spec.image_size, "bilinear"),
+                            resize_short_edge(image.rgb, self.spec.image_size, "bilinear"),
                             [self.spec.mean] * 3,
                             [self.spec.std] * 3,
                         )
-                        for p in batch
+                        for image in batch
                     ]
                 )
-                for path, row in zip(batch, model(pixels).float().numpy(), strict=True):
-                    logits[path] = row
+                for image, row in zip(batch, model(pixels).float().numpy(), strict=True):
+                    logits[image.path] = row
                 if progress:
                     progress(len(batch))
-        return [logits[p] for p in paths]
+        return [logits[i.path] for i in images]
 
     def describe(self, labels: list[str]) -> ModelInfo:
         paths = ", ".join(f"{s}={p}" for s, p in sorted(self.checkpoints.items()))

@@ -15,6 +15,8 @@ import numpy as np
 from grader.encoders import ProgressCallback
 from grader.errors import InputError, ModelMissingError
 from grader.faces.weights import prepare
+from grader.images import DecodedImage
+from grader.reading import ReadsDecoded
 from grader.result import ModelInfo
 from grader.tasks.schema import FaceEncoder
 
@@ -56,7 +58,7 @@ def deepface_home(home: Path) -> Iterator[None]:
                 os.environ[key] = value
 
 
-class DeepFaceEncoder:
+class DeepFaceEncoder(ReadsDecoded):
     def __init__(self, spec: FaceEncoder, home: Path | None = None) -> None:
         self.spec = spec
         self.backend = backend_engine()
@@ -70,13 +72,17 @@ class DeepFaceEncoder:
         parts = {**self.spec.model_dump(), "backend": self.backend, "deepface": version("deepface")}
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
-    def read(self, path: Path) -> FaceReading:
+    def read(self, image: DecodedImage) -> FaceReading:
+        """deepface's reading of one image: handed the pixels it would read from the file itself (cv2.imread),
+        from the grade's one decoding; the file only where those could differ (see ``as_opencv``)."""
+        path = image.path
+        pixels = image.as_opencv()
         with deepface_home(self.home):
             from deepface import DeepFace
 
             try:
                 faces = DeepFace.represent(
-                    img_path=str(path),
+                    img_path=str(path) if pixels is None else pixels,
                     model_name=self.spec.model,
                     detector_backend=self.spec.detector,
                     enforce_detection=self.spec.enforce_detection,
@@ -113,18 +119,14 @@ class DeepFaceEncoder:
         embedding = np.asarray(vector, dtype=np.float64)
         self.readings[path] = FaceReading(embedding, float(confidence), int(faces))
 
-    def encode_images(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> np.ndarray:
-        """Embeddings of each image's first face; ``self.readings`` keeps the detections."""
+    def encode_decoded(self, images: Sequence[DecodedImage], progress: ProgressCallback | None = None) -> list:
+        """Embeddings of each image's first face (empty when enforce_detection found none); ``self.readings``
+        keeps the detections."""
         vectors = []
-        for path in paths:
-            reading = self.read(path)
-            self.readings[path] = reading
+        for image in images:
+            reading = self.read(image)
+            self.readings[image.path] = reading
             vectors.append(reading.embedding)
             if progress:
                 progress(1)
-        width = max((len(v) for v in vectors), default=0)
-        return (
-            np.stack([v if len(v) == width else np.full(width, np.nan) for v in vectors])
-            if vectors
-            else np.zeros((0, 0))
-        )
+        return vectors

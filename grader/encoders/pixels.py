@@ -8,24 +8,23 @@ from pathlib import Path
 import numpy as np
 
 from grader.encoders import ProgressCallback
-from grader.images import open_rgb
+from grader.images import DecodedImage
+from grader.reading import ReadsDecoded
 from grader.result import ModelInfo
 from grader.tasks.schema import PixelEncoder
 
 
-class PixelReader:
+class PixelReader(ReadsDecoded):
     fingerprint = None  # reading a file is as cheap as a cache lookup
 
     def __init__(self, spec: PixelEncoder) -> None:
         self.spec = spec
 
-    def encode_images(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> list[np.ndarray]:
+    def encode_decoded(self, images: Sequence[DecodedImage], progress: ProgressCallback | None = None) -> list:
         scale = 1 / 255 if self.spec.scale == "unit" else 1.0
-        arrays = []
-        for path in paths:
-            arrays.append(np.asarray(open_rgb(path), dtype=np.float64) * scale)
-            if progress:
-                progress(1)
+        arrays = [np.asarray(image.rgb, dtype=np.float64) * scale for image in images]
+        if progress:
+            progress(len(images))
         return arrays
 
     def describe(self, labels: list[str]) -> ModelInfo:

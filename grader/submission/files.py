@@ -51,11 +51,29 @@ def natural_key(path: Path) -> list:
 
 @dataclass
 class DecodeMemo:
-    """What the grade in progress learnt from decoding: the perceptual hash of every image that decoded,
-    remembered in the cache (if any) so a re-grade reads the bytes for their hash but decodes nothing again."""
+    """What the grade in progress knows of its image files without decoding them again.
+
+    The scan checks each image by its content hash: one that decoded in an earlier grade is known from the cache
+    (with its perceptual hash). A new one is only opened for its header and left ``pending``: the grade decodes it
+    once, for its perceptual hash and for every encoder at the same time, and records here whether it decoded
+    (``visual``) or not (``failed``), so that scanning again leaves out what failed."""
 
     cache: EmbeddingCache | None
     visual: dict[Path, VisualHash] = field(default_factory=dict)
+    failed: dict[Path, str] = field(default_factory=dict)  # path -> why it does not decode
+    pending: dict[Path, None] = field(default_factory=dict)  # not yet decoded, in scan order
+
+    def decoded(self, path: Path, visual: VisualHash) -> None:
+        self.pending.pop(path, None)
+        self.visual[path] = visual
+        if self.cache is not None:
+            from grader.cache import file_digest
+
+            self.cache.mark_decoded(file_digest(path), visual.encode())
+
+    def failed_to_decode(self, path: Path, why: str) -> None:
+        self.pending.pop(path, None)
+        self.failed[path] = why
 
 
 _decode_memo: ContextVar[DecodeMemo | None] = ContextVar("decode_memo", default=None)
@@ -103,23 +121,30 @@ def remembering_decodes(cache: EmbeddingCache | None) -> Iterator[DecodeMemo]:
 
 
 def _decode(path: Path) -> None:
-    """Raise InputError if ``path`` does not decode; contents that decoded before are not decoded again."""
-    from grader.cache import file_digest
-    from grader.fingerprints import VisualHash, visual_hash
-    from grader.images import open_rgb
+    """Raise InputError if ``path`` does not decode. Within a grade, a new image is only opened (its header read)
+    and left for the grade's single decoding pass; contents that decoded before are not opened at all."""
+    from grader.images import decode
 
     memo = _decode_memo.get()
     if memo is None:
-        open_rgb(path)
+        decode(path)
         return
-    cache = memo.cache
-    digest = file_digest(path) if cache is not None else ""
-    known = VisualHash.decode(cache.decoded(digest) or "") if cache is not None else None
-    if known is None:
-        known = visual_hash(open_rgb(path))
-        if cache is not None:
-            cache.mark_decoded(digest, known.encode())
-    memo.visual[path] = known
+    if path in memo.failed:
+        raise InputError(memo.failed[path])
+    if path in memo.visual:
+        return
+    if memo.cache is not None:
+        from grader.cache import file_digest
+        from grader.fingerprints import VisualHash
+
+        known = VisualHash.decode(memo.cache.decoded(file_digest(path)) or "")
+        if known is not None:
+            memo.visual[path] = known
+            return
+    from grader.images import identify
+
+    identify(path)
+    memo.pending[path] = None
 
 
 # Modes Pillow opens 16- and 32-bit greyscale in: convert("RGB") clips them, so most pixels turn white.
