@@ -11,17 +11,36 @@ import numpy as np
 import torch
 from PIL import Image
 
+from grader.errors import InputError
 from grader.tasks.schema import ResizeCrop
 
 _RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
 
 
-def resize_short_edge(img: Image.Image, size: int, interpolation: str = "bilinear") -> Image.Image:
-    w, h = img.size
+def short_edge_size(w: int, h: int, size: int) -> tuple[int, int]:
+    """``(w, h)`` with its short edge scaled to ``size`` and its long edge to ``int(size * long / short)``."""
     short, long = (w, h) if w <= h else (h, w)
     new_short, new_long = size, int(size * long / short)
-    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-    if (new_w, new_h) == (w, h):
+    return (new_short, new_long) if w <= h else (new_long, new_short)
+
+
+def check_resizable(path, image: Image.Image, size: int | None) -> None:
+    """InputError when scaling the short edge to ``size`` (before the centre crop) would make an image larger
+    than Pillow lets a file decode to: a strip of extreme aspect ratio (1x20000 becomes 256x5120000) would
+    exhaust memory in the resize, as it would in the course's own preprocessing."""
+    if size is None:
+        return
+    w, h = short_edge_size(*image.size, size)
+    if w * h > Image.MAX_IMAGE_PIXELS:
+        raise InputError(
+            f"{path}: is {image.width}x{image.height}; with its short edge scaled to {size} before the crop it "
+            f"would be {w}x{h} ({w * h / 1e6:.0f} MP): too large to preprocess safely"
+        )
+
+
+def resize_short_edge(img: Image.Image, size: int, interpolation: str = "bilinear") -> Image.Image:
+    new_w, new_h = short_edge_size(*img.size, size)
+    if (new_w, new_h) == img.size:
         return img
     return img.resize((new_w, new_h), _RESAMPLE[interpolation])
 

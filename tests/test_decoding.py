@@ -112,3 +112,24 @@ def test_an_image_an_encoder_cannot_read_is_that_images_problem(ml2025, tiny_mod
     # The other images of its chunk, and every other subject, are graded by both encoders.
     assert subjects["object-2"].metrics["clip_t"].n == subjects["object-2"].metrics["dino"].n == 14
     assert all(s.metrics["clip_t"].n == 15 for name, s in subjects.items() if name != "object-2")
+
+
+def test_a_strip_that_preprocessing_would_blow_up_is_refused_before_the_resize(tiny_models, tmp_path):
+    from grader.encoders import BuildContext, build_encoder
+    from grader.models import resolve
+
+    strip = tmp_path / "strip.png"
+    Image.new("RGB", (1, 20000), (9, 99, 199)).save(strip)
+    task = load_task("ml2025-hw10")
+    edges = {}
+    for spec in task.encoders():
+        encoder = build_encoder(spec, BuildContext(resolved=resolve(spec.model, tiny_models)))
+        edges[spec.kind] = encoder.short_edge
+        # 256 x 5,120,000 (DINO), 336 x 6,720,000 (CLIP): both far over Pillow's 89 MP limit.
+        with pytest.raises(InputError, match=r"is 1x20000; .* would be \d+x\d+ \(\d+ MP\): too large to preprocess"):
+            encoder.encode_images([strip])
+    assert edges == {"dinov2": 256, "clip": 336}
+    # A merely long image is preprocessed as the course would: 1x300 becomes 256x76800 (19.7 MP), under the limit.
+    long = tmp_path / "long.png"
+    Image.new("RGB", (1, 300), (9, 99, 199)).save(long)
+    assert len(encoder.encode_images([long])) == 1

@@ -15,8 +15,8 @@ from grader.encoders.fingerprints import hub_model_info, transformers_fingerprin
 from grader.errors import ModelMissingError
 from grader.images import DecodedImage
 from grader.models import ResolvedModel
-from grader.preprocess import resize_crop
-from grader.reading import ReadsDecoded, batched
+from grader.preprocess import check_resizable, resize_crop
+from grader.reading import ReadsDecoded, batched, prefetch
 from grader.result import ModelInfo
 from grader.tasks.schema import EncoderSpec
 
@@ -104,12 +104,26 @@ class Encoder(ReadsDecoded):
         # channels-first and fails on it.
         return self.processor(images=images, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
 
+    @functools.cached_property
+    def short_edge(self) -> int | None:
+        """The size the short edge is scaled to before the crop (None: a fixed-size resize)."""
+        if self.spec.preprocessing == "resize-crop":
+            return self.spec.resize_crop.resize
+        if not getattr(self.processor, "do_resize", True):
+            return None
+        size = getattr(self.processor, "size", None)
+        edge = size.get("shortest_edge") if isinstance(size, dict) else getattr(size, "shortest_edge", None)
+        return int(edge) if edge else None
+
     @torch.inference_mode()
     def encode_decoded(self, images: Sequence[DecodedImage], progress: ProgressCallback | None = None) -> np.ndarray:
+        for image in images:
+            check_resizable(image.path, image.rgb, self.short_edge)
         chunks = []
-        for batch in batched(images, self.batch_size):
-            pixels = self._pixels([i.rgb for i in batch]).to(self.device, dtype=self.dtype)
-            chunks.append(self._image_features(pixels).float().cpu().numpy())
+        batches = list(batched(images, self.batch_size))
+        # The next batch is preprocessed (resized, normalised) in the background while the model runs.
+        for batch, pixels in zip(batches, prefetch(self._pixels([i.rgb for i in b]) for b in batches), strict=True):
+            chunks.append(self._image_features(pixels.to(self.device, dtype=self.dtype)).float().cpu().numpy())
             if progress:
                 progress(len(batch))
         return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)

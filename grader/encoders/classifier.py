@@ -17,7 +17,7 @@ from grader.encoders import ProgressCallback
 from grader.encoders.base import batched
 from grader.errors import ModelMissingError
 from grader.images import DecodedImage
-from grader.preprocess import resize_short_edge, to_normalized_tensor
+from grader.preprocess import check_resizable, resize_short_edge, to_normalized_tensor
 from grader.reading import ReadsDecoded
 from grader.result import ModelInfo
 from grader.tasks.schema import ClassifierEncoder
@@ -88,6 +88,8 @@ class ClassifierReader(ReadsDecoded):
     def encode_decoded(self, images: Sequence[DecodedImage], progress: ProgressCallback | None = None) -> list:
         """Logits per image, each image read by its subject's (its folder's) classifier."""
         logits: dict[Path, np.ndarray] = {}
+        for image in images:
+            check_resizable(image.path, image.rgb, self.spec.image_size)
         for subject in sorted({i.path.parent.name for i in images}):
             group = [i for i in images if i.path.parent.name == subject]
             model = self._model(subject)

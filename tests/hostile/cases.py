@@ -239,6 +239,16 @@ CASES: list[Case] = [
         "graded (144 MP is under Pillow's limit), size flagged",
     ),
     _case(
+        "1x20000 strip",
+        ML,
+        lambda s, d: _replace(_ml_image(s), Image.new("RGB", (1, 20000), (9, 99, 199))),
+        NO,
+        "object-1/0.jpg",
+        "too large to preprocess safely",
+        O1,
+        "left out, named (its short edge scaled to 256 would make 1.3 GP); the rest graded",
+    ),
+    _case(
         "over the decompression-bomb limit",
         ML,
         lambda s, d: _bomb_png(_ml_image(s), 20000),
