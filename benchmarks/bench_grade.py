@@ -14,7 +14,7 @@ Builds DINOv2-L/14 and CLIP-L/14-336 with random weights from their configs (no 
   CLI wall      what a user waits for: the real `grader` command in a fresh process (--help, tasks, cache
                 info, models, check cold and fully cached), as ratios to B = `python -c "import numpy, PIL.Image"`
 
-Usage: python benchmarks/bench_grade.py [--images 90] [--work DIR] [--tiny] [--peer-only] [--cli-only]
+Usage: python benchmarks/bench_grade.py [--images 90] [--work DIR] [--tiny] [--peer-only] [--cli-only] [--rss-only]
 """
 
 from __future__ import annotations
@@ -186,6 +186,15 @@ def peak_rss_mb(root: Path, models: Path) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
+def rss_growth(work: Path, root: Path, tiny: Path, n: int, per_object: int) -> tuple[float, float]:
+    big = work / f"images-{10 * n}"
+    if not (big / "submission").is_dir():
+        build_ml2025_fixture(big, images_per_object=10 * per_object)
+    rss_n, rss_10n = peak_rss_mb(root, tiny), peak_rss_mb(big, tiny)
+    print(f"peak RSS at N={n}: {rss_n:.0f} MB, at 10N={10 * n}: {rss_10n:.0f} MB (tiny models)")
+    return rss_n, rss_10n
+
+
 def peer_and_grader(root: Path, models: Path, generated: list[Path], texts: dict[Path, str]):
     """The like-for-like CLIP-T runs, alternating peer, grader, grader, peer so that drift hits both alike;
     the faster of each pair is kept."""
@@ -238,6 +247,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="tiny models instead of full-size (a smoke run)")
     parser.add_argument("--peer-only", action="store_true", help="only the like-for-like CLIP-T comparison")
     parser.add_argument("--cli-only", action="store_true", help="only the CLI wall section")
+    parser.add_argument("--rss-only", action="store_true", help="only the peak RSS at N and 10N images")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="t2i-bench-"))
     per_object = max(1, args.images // 6)
@@ -259,6 +269,10 @@ def main() -> None:
     kind = "tiny" if args.tiny else "full-size random-weight"
     print(f"{n} generated + {len(references)} reference images, 512x512; {kind} models")
 
+    if args.rss_only:
+        rss_n, rss_10n = rss_growth(work, root, tiny, n, per_object)
+        print(f"  peak RSS 10N / N           {rss_10n / rss_n:6.2f}   (target <= 1.1)")
+        return
     if args.cli_only:
         cli_wall(root, models, work)
         return
@@ -291,11 +305,7 @@ def main() -> None:
     course = course_shape_seconds(models, generated, references, texts)
     print(f"course shape (one at a time)       {course:8.1f} s")
 
-    big = work / f"images-{10 * n}"
-    if not (big / "submission").is_dir():
-        build_ml2025_fixture(big, images_per_object=10 * per_object)
-    rss_n, rss_10n = peak_rss_mb(root, tiny), peak_rss_mb(big, tiny)
-    print(f"peak RSS at N={n}: {rss_n:.0f} MB, at 10N={10 * n}: {rss_10n:.0f} MB (tiny models)")
+    rss_n, rss_10n = rss_growth(work, root, tiny, n, per_object)
 
     bf16_cache = EmbeddingCache(work / f"cache-bf16-{time.time_ns()}.sqlite")
     t16, r16 = grader_seconds(root, models, bf16_cache, dtype="bfloat16")

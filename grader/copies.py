@@ -50,9 +50,12 @@ def looks_of(paths: list[Path], known: dict[Path, VisualHash]) -> dict[Path, Loo
 def _closest(a: list[tuple[int, ...]], b: list[tuple[int, ...]]) -> np.ndarray:
     """Per pair, the fewest differing bits between one image whole and the other whole or cropped."""
     whole_a, whole_b = [h[0] for h in a], [h[0] for h in b]
-    distances = [hamming(whole_a, [h[k] for h in b]) for k in range(len(b[0]))]
-    distances += [hamming([h[k] for h in a], whole_b) for k in range(1, len(a[0]))]
-    return np.min(distances, axis=0)
+    closest = hamming(whole_a, whole_b)
+    for k in range(1, len(b[0])):  # a running minimum: memory stays one matrix, not one per crop
+        np.minimum(closest, hamming(whole_a, [h[k] for h in b]), out=closest)
+    for k in range(1, len(a[0])):
+        np.minimum(closest, hamming([h[k] for h in a], whole_b), out=closest)
+    return closest
 
 
 def _hashed(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[list[int], list[int], np.ndarray]:
@@ -67,7 +70,7 @@ def _hashed(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[lis
 def near(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[np.ndarray, np.ndarray]:
     """Per pair: pHash bit distance as shown, and to the mirrored second image; 64 (never near) where a hash
     is missing or the mean colours differ."""
-    shown = np.full((len(a), len(b)), 64, dtype=np.int64)
+    shown = np.full((len(a), len(b)), 64, dtype=np.uint8)
     flipped = shown.copy()
     ia, ib, alike = _hashed(a, b)
     if ia and ib:
@@ -124,12 +127,15 @@ def reference_copies(
 
 def duplicates(images: list[Path], looks: dict[Path, Looks], name: dict[Path, str]) -> dict[Path, str]:
     """Per generated image that repeats an earlier one of the submission, the flag naming the first."""
+    if not images:
+        return {}
     shown, flipped = near([looks[p].visual for p in images], [looks[p].visual for p in images])
+    contents = np.unique([looks[p].digest for p in images], return_inverse=True)[1]
+    same = contents[:, None] == contents[None, :]
+    earlier = np.tril(same | (shown <= PHASH_BITS) | (flipped <= PHASH_BITS), k=-1)  # pairs j < i that match
     flags = {}
-    for i, image in enumerate(images):
-        for j in range(i):
-            why = _why(looks[image].digest == looks[images[j]].digest, shown[i, j], flipped[i, j], None)
-            if why:
-                flags[image] = f"{DUPLICATE_FLAG} {name[images[j]]}: {why}"
-                break
+    for i in np.flatnonzero(earlier.any(axis=1)):
+        j = int(np.argmax(earlier[i]))  # the first of them
+        why = _why(bool(same[i, j]), int(shown[i, j]), int(flipped[i, j]), None)
+        flags[images[i]] = f"{DUPLICATE_FLAG} {name[images[j]]}: {why}"
     return flags

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from grader.cache import EmbeddingCache
-from grader.fingerprints import VisualHash, hamming, visual_hash
+from grader.copies import Looks, duplicates
+from grader.fingerprints import INSETS, VisualHash, hamming, visual_hash
 from grader.result import Verdict
 from grader.rules import RULES, RuleInput
 from grader.runner import GradeOptions, grade
@@ -77,18 +78,34 @@ def test_strict_copies_makes_each_copy_a_problem(copied, tiny_models):
     assert result.subjects[0].verdict is Verdict.INCOMPLETE and int(result.exit_code) == 2
 
 
-def test_a_regrade_finds_copies_from_the_cache_without_decoding(copied, tiny_models, tmp_path, monkeypatch):
+def test_a_regrade_finds_copies_from_the_cache_without_decoding(copied, tiny_models, tmp_path, decodes):
     cache = EmbeddingCache(tmp_path / "c.sqlite")
     options = GradeOptions(models_dir=tiny_models, cache=cache)
     task = load_task("ml2025-hw10")
     first = _flags(grade(task, copied / "submission", copied / "data", options))
-
-    def no_decoding(path):
-        raise AssertionError(f"decoded {path}")
-
-    monkeypatch.setattr("grader.images.open_rgb", no_decoding)
-    monkeypatch.setattr("grader.copies.open_rgb", no_decoding)
+    assert decodes and set(decodes.values()) == {1}
+    decodes.clear()
     assert _flags(grade(task, copied / "submission", copied / "data", options)) == first
+    assert not decodes
+
+
+def test_each_duplicate_names_the_first_earlier_image_it_repeats():
+    def looks(digest: str, shown: int, mirrored: int, colour=(90, 90, 90)) -> Looks:
+        return Looks(digest, VisualHash((shown,) * len(INSETS), (mirrored,) * len(INSETS), colour))
+
+    a, b, c, d, e = (Path(n) for n in "abcde")
+    table = {
+        a: looks("1", 0x0F0F_0F0F_0F0F_0F0F, 0xFFFF_0000_FFFF_0000),
+        b: looks("2", 0xFFFF_0000_FFFF_0007, 0x0F0F_0F0F_0F0F_0F0F),  # a mirrored: its hash is 3 bits off a's
+        c: looks("3", 0x1234_5678_9ABC_DEF0, 0x0FED_CBA9_8765_4321),  # like nothing else
+        d: looks("1", 0x0F0F_0F0F_0F0F_0F0F, 0xFFFF_0000_FFFF_0000),  # a's bytes again (and so b's mirror)
+        e: looks("4", 0x0F0F_0F0F_0F0F_0F0E, 0x0, colour=(200, 90, 90)),  # a's layout in another colour
+    }
+    flags = duplicates([a, b, c, d, e], table, {p: p.name for p in table})
+    assert flags == {
+        b: "duplicate of a: mirrored, perceptual hash 3 bits apart",
+        d: "duplicate of a: same file",  # the first earlier match, though it mirrors b too
+    }
 
 
 class _Vectors:
