@@ -19,6 +19,7 @@ import numpy as np
 from grader.result import meets
 
 RESAMPLES = 9999
+BLOCK = 1000  # resamples drawn and aggregated together
 CONFIDENCE = 0.95
 SEED = 0
 METHOD = "percentile"
@@ -64,10 +65,17 @@ def bootstrap_distributions(
     n = len(next(iter(per_image.values()))) if per_image else 0
     if n == 0:
         return {}
-    indices = resample_indices(n, seed=seed)
-    if select is not None:
-        indices = select(indices)
-    return {name: _aggregate_rows(values[indices], aggregations[name]) for name, values in per_image.items()}
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in per_image}
+    # A block of resamples at a time: the generator yields the same draws as one (RESAMPLES, n) call, and memory
+    # stays BLOCK x n whatever the subject's size.
+    for start in range(0, RESAMPLES, BLOCK):
+        indices = rng.integers(0, n, (min(BLOCK, RESAMPLES - start), n))
+        if select is not None:
+            indices = select(indices)
+        for name, values in per_image.items():
+            parts[name].append(_aggregate_rows(values[indices], aggregations[name]))
+    return {name: np.concatenate(blocks) for name, blocks in parts.items()}
 
 
 @dataclass(frozen=True)

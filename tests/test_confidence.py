@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from rich.console import Console
@@ -41,6 +43,22 @@ def test_distribution_matches_a_direct_resampling_loop():
     looped = np.array([np.mean([SCORES[i] for i in row]) for row in rows[:500]])
     ours = confidence.bootstrap_distributions({"s": SCORES}, {"s": "mean"})["s"][:500]
     np.testing.assert_allclose(ours, looped, atol=1e-9)
+
+
+def test_resamples_drawn_in_blocks_are_those_of_one_draw():
+    """The distributions are built a block of resamples at a time (memory); every resample, across the block
+    boundaries, is the one scipy's single (RESAMPLES, n) draw makes, with and without a selection."""
+    rng = np.random.default_rng(5)
+    per_image = {"image": rng.uniform(50, 90, 151), "text": rng.uniform(20, 35, 151)}
+    rows = confidence.resample_indices(151)
+    assert confidence.RESAMPLES > 3 * confidence.BLOCK
+    ours = confidence.bootstrap_distributions(per_image, {"image": "mean", "text": "mean"})
+    np.testing.assert_allclose(ours["image"], per_image["image"][rows].mean(axis=1), atol=1e-12)
+    weights = {"image": 1.0, "text": 2.5}
+    select = functools.partial(confidence.select_rows, weights=weights, k=5, per_image=per_image)
+    chosen = confidence.select_rows(rows, weights, 5, per_image)
+    selected = confidence.bootstrap_distributions(per_image, {"image": "mean", "text": "mean"}, select)
+    np.testing.assert_allclose(selected["text"], per_image["text"][chosen].mean(axis=1), atol=1e-12)
 
 
 def test_pass_probability_on_known_cases():
