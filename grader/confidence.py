@@ -11,7 +11,7 @@ more than a cached re-grade takes; the test suite checks the two agree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,9 +30,17 @@ def settings() -> dict[str, object]:
     return {"method": METHOD, "resamples": RESAMPLES, "confidence": CONFIDENCE, "seed": SEED}
 
 
+def resample_blocks(n: int, resamples: int = RESAMPLES, seed: int = SEED) -> Iterator[np.ndarray]:
+    """The rows of ``resample_indices``, ``BLOCK`` at a time: the generator yields the same draws as one
+    ``(resamples, n)`` call, and memory stays ``BLOCK x n`` whatever the subject's size."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, resamples, BLOCK):
+        yield rng.integers(0, n, (min(BLOCK, resamples - start), n))
+
+
 def resample_indices(n: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
     """``resamples`` rows of ``n`` indices drawn with replacement, as scipy's bootstrap draws them."""
-    return np.random.default_rng(seed).integers(0, n, (resamples, n))
+    return np.concatenate(list(resample_blocks(n, resamples, seed)))
 
 
 def _aggregate_rows(values: np.ndarray, aggregation: str) -> np.ndarray:
@@ -65,12 +73,8 @@ def bootstrap_distributions(
     n = len(next(iter(per_image.values()))) if per_image else 0
     if n == 0:
         return {}
-    rng = np.random.default_rng(seed)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in per_image}
-    # A block of resamples at a time: the generator yields the same draws as one (RESAMPLES, n) call, and memory
-    # stays BLOCK x n whatever the subject's size.
-    for start in range(0, RESAMPLES, BLOCK):
-        indices = rng.integers(0, n, (min(BLOCK, RESAMPLES - start), n))
+    for indices in resample_blocks(n, seed=seed):
         if select is not None:
             indices = select(indices)
         for name, values in per_image.items():

@@ -88,7 +88,8 @@ class Embeddings:
         """Stop waiting for images that will not be embedded (they did not decode, or another encoder could not
         read them)."""
         for path in paths:
-            if self.todo.pop(path, 0) is None:
+            if path in self.todo:
+                del self.todo[path]
                 self._advance(1)
 
     def of(self, paths: list[Path]) -> np.ndarray:

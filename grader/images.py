@@ -77,13 +77,6 @@ def decode(path: Path) -> DecodedImage:
         return DecodedImage(path, img.convert("RGB"), img.format, img.mode, _orientation(img))
 
 
-def identify(path: Path) -> None:
-    """Raise InputError unless ``path`` opens as an image of a size Pillow agrees to decode (its header only:
-    a truncated file passes, and fails when decoded)."""
-    with _named_errors(path), Image.open(path):
-        pass
-
-
 def _orientation(img: Image.Image) -> int:
     try:
         value = img.getexif().get(_ORIENTATION, 1)
@@ -98,6 +91,7 @@ def open_rgb(path: Path) -> Image.Image:
 
 
 def image_header(path: Path) -> tuple[tuple[int, int], str]:
-    """Size and mode from the file's header (nothing decoded)."""
-    with Image.open(path) as img:
+    """Size and mode from the file's header (nothing decoded), or InputError unless it opens as an image of a
+    size Pillow agrees to decode (a truncated file passes, and fails when decoded)."""
+    with _named_errors(path), Image.open(path) as img:
         return img.size, img.mode

@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from grader.errors import InputError
+from grader.images import DecodedImage
 from grader.tasks.schema import ResizeCrop
 
 _RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
@@ -24,16 +25,17 @@ def short_edge_size(w: int, h: int, size: int) -> tuple[int, int]:
     return (new_short, new_long) if w <= h else (new_long, new_short)
 
 
-def check_resizable(path, image: Image.Image, size: int | None) -> None:
+def check_resizable(image: DecodedImage, size: int | None) -> None:
     """InputError when scaling the short edge to ``size`` (before the centre crop) would make an image larger
     than Pillow lets a file decode to: a strip of extreme aspect ratio (1x20000 becomes 256x5120000) would
     exhaust memory in the resize, as it would in the course's own preprocessing."""
     if size is None:
         return
-    w, h = short_edge_size(*image.size, size)
+    (width, height), path = image.rgb.size, image.path
+    w, h = short_edge_size(width, height, size)
     if w * h > Image.MAX_IMAGE_PIXELS:
         raise InputError(
-            f"{path}: is {image.width}x{image.height}; with its short edge scaled to {size} before the crop it "
+            f"{path}: is {width}x{height}; with its short edge scaled to {size} before the crop it "
             f"would be {w}x{h} ({w * h / 1e6:.0f} MP): too large to preprocess safely"
         )
 

@@ -74,13 +74,13 @@ def decoded_chunks(paths: Sequence[Path], hash_these: set[Path] = frozenset()) -
 
 def read_and_encode(embeddings: Iterable[Embeddings], memo: DecodeMemo) -> dict[Path, str]:
     """Decode, once each, the images the scan left pending and those an encoder has still to embed; record in
-    ``memo`` what decoded (with its perceptual hash) and what did not. Returns, per image that did not decode or
-    that an encoder could not read, why: the grade scans again to leave those out."""
+    ``memo`` what decoded (with its perceptual hash, for copies) and what did not. Returns, per image that did
+    not decode or that an encoder could not read, why: the grade scans again to leave those out."""
     embeddings = list(embeddings)
-    pending = set(memo.pending)
     paths = list(dict.fromkeys([*memo.pending, *(p for e in embeddings for p in e.todo)]))
+    unhashed = {p for p in paths if p not in memo.visual}  # a layout may list images the scan did not check
     failures: dict[Path, str] = {}
-    for chunk in decoded_chunks(paths, pending):
+    for chunk in decoded_chunks(paths, unhashed):
         good = []
         for path, image, visual, why in chunk:
             if image is None:

@@ -50,8 +50,9 @@ def test_resamples_drawn_in_blocks_are_those_of_one_draw():
     boundaries, is the one scipy's single (RESAMPLES, n) draw makes, with and without a selection."""
     rng = np.random.default_rng(5)
     per_image = {"image": rng.uniform(50, 90, 151), "text": rng.uniform(20, 35, 151)}
-    rows = confidence.resample_indices(151)
+    rows = np.random.default_rng(confidence.SEED).integers(0, 151, (confidence.RESAMPLES, 151))  # one draw
     assert confidence.RESAMPLES > 3 * confidence.BLOCK
+    np.testing.assert_array_equal(confidence.resample_indices(151), rows)
     ours = confidence.bootstrap_distributions(per_image, {"image": "mean", "text": "mean"})
     np.testing.assert_allclose(ours["image"], per_image["image"][rows].mean(axis=1), atol=1e-12)
     weights = {"image": 1.0, "text": 2.5}

@@ -118,7 +118,7 @@ class Encoder(ReadsDecoded):
     @torch.inference_mode()
     def encode_decoded(self, images: Sequence[DecodedImage], progress: ProgressCallback | None = None) -> np.ndarray:
         for image in images:
-            check_resizable(image.path, image.rgb, self.short_edge)
+            check_resizable(image, self.short_edge)
         chunks = []
         batches = list(batched(images, self.batch_size))
         # The next batch is preprocessed (resized, normalised) in the background while the model runs.

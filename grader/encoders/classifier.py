@@ -89,7 +89,7 @@ class ClassifierReader(ReadsDecoded):
         """Logits per image, each image read by its subject's (its folder's) classifier."""
         logits: dict[Path, np.ndarray] = {}
         for image in images:
-            check_resizable(image.path, image.rgb, self.spec.image_size)
+            check_resizable(image, self.spec.image_size)
         for subject in sorted({i.path.parent.name for i in images}):
             group = [i for i in images if i.path.parent.name == subject]
             model = self._model(subject)

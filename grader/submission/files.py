@@ -121,8 +121,8 @@ def remembering_decodes(cache: EmbeddingCache | None) -> Iterator[DecodeMemo]:
 
 
 def _decode(path: Path) -> None:
-    """Raise InputError if ``path`` does not decode. Within a grade, a new image is only opened (its header read)
-    and left for the grade's single decoding pass; contents that decoded before are not opened at all."""
+    """Raise InputError if ``path`` does not decode. Within a grade, a new image is left for the grade's single
+    decoding pass (the scan reads only its header); contents that decoded before are not decoded again."""
     from grader.images import decode
 
     memo = _decode_memo.get()
@@ -141,9 +141,6 @@ def _decode(path: Path) -> None:
         if known is not None:
             memo.visual[path] = known
             return
-    from grader.images import identify
-
-    identify(path)
     memo.pending[path] = None
 
 
@@ -157,13 +154,13 @@ def check_image(path: Path, subject: str | None, expected_size: tuple[int, int] 
     why = outside_link(path)
     if why:
         return Problem(str(path), why, subject)
-    try:
-        _decode(path)
-    except InputError as exc:
-        return Problem(str(path), f"{exc.args[0].removeprefix(f'{path}: ')}; left out of the grade", subject)
     from grader.images import image_header
 
-    (w, h), mode = image_header(path)
+    try:
+        _decode(path)
+        (w, h), mode = image_header(path)  # for a new image, also the check that it is one (it is not decoded yet)
+    except InputError as exc:
+        return Problem(str(path), f"{exc.args[0].removeprefix(f'{path}: ')}; left out of the grade", subject)
     if mode in WIDE_MODES:
         message = (
             f"{'16' if mode.startswith('I;16') else '32'}-bit greyscale image (mode {mode}): the course's loader "
