@@ -10,13 +10,11 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from typer.testing import CliRunner
 
 from generators.jobs import plan
 from grader.cli import app
-from grader.encoders.classifier import LeNet
 from grader.errors import ModelMissingError
 from grader.models import resolve
 from grader.paths import fixtures_dir
@@ -45,15 +43,6 @@ SHIPPED = {
 def _home(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("DEEPFACE_HOME", raising=False)
-
-
-@pytest.fixture(scope="module")
-def classifiers(tmp_path_factory) -> list[str]:
-    folder = tmp_path_factory.mktemp("classifiers")
-    torch.manual_seed(0)
-    torch.save({"state_dict": LeNet().state_dict()}, folder / "Classifier.pth")
-    torch.jit.script(LeNet().eval()).save(str(folder / "svhn.pt"))
-    return ["--classifier", f"mnistm={folder / 'Classifier.pth'}", "--classifier", f"svhn={folder / 'svhn.pt'}"]
 
 
 def _check(submission: Path, task: str, data: Path, models: Path, extra: list[str], tmp_path: Path) -> dict:

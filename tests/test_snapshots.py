@@ -1,0 +1,61 @@
+"""Every course fixture's JSON report, equal to the last digit to a committed snapshot.
+
+The snapshots were written before the grading pipeline was restructured; a change that moves any score, verdict,
+flag, note or problem shows here. Regenerate them (only for an intended change of output) with
+``T2I_GRADER_WRITE_SNAPSHOTS=1 pytest tests/test_snapshots.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from grader.cli import app
+from grader.paths import fixtures_dir
+from tests.test_course_data import COURSES, SHIPPED
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+# What differs between machines and runs, not between gradings: when, by which command and library versions, and
+# where the cache and the test models were put.
+VOLATILE = ("created_at", "command", "versions")
+VOLATILE_SETTINGS = ("cache",)
+
+CASES = {task: (COURSES / task / sub, COURSES / task / data, extra) for task, (sub, data, extra) in SHIPPED.items()}
+CASES["ml2025-hw10-synthetic"] = (fixtures_dir() / "ml2025-hw10/submission", fixtures_dir() / "ml2025-hw10/data", [])
+
+
+def _normalised(report: dict, places: dict[str, str]) -> dict:
+    for key in VOLATILE:
+        report.pop(key)
+    for key in VOLATILE_SETTINGS:
+        report["settings"].pop(key, None)
+    for model in report["models"]:
+        model.pop("fingerprint")  # of the files' stat, which differs with each copy of the test models
+    text = json.dumps(report, indent=1, sort_keys=True)
+    for path, name in places.items():
+        text = text.replace(path, name)
+    return json.loads(text)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fixture_report_equals_its_snapshot(case, tiny_models, classifiers, tmp_path):
+    submission, data, extra = CASES[case]
+    if case == "dlcv2024-hw2-p1":
+        extra = classifiers
+    out = tmp_path / "report.json"
+    task = case.removesuffix("-synthetic")
+    args = ["check", str(submission), "--task", task, "--data", str(data), "--models", str(tiny_models)]
+    res = CliRunner().invoke(app, [*args, *extra, "--json", str(out)])
+    assert res.exit_code in (0, 1, 2), res.output
+    places = {str(tiny_models): "<models>", str(Path(classifiers[1].split("=", 1)[1]).parent): "<classifiers>"}
+    places[str(fixtures_dir())] = "<fixtures>"
+    places[str(tmp_path)] = "<tmp>"
+    report = _normalised(json.loads(out.read_text()), places)
+    snapshot = SNAPSHOTS / f"{case}.json"
+    if os.environ.get("T2I_GRADER_WRITE_SNAPSHOTS"):
+        snapshot.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    assert report == json.loads(snapshot.read_text())
