@@ -9,12 +9,9 @@ from typing import Any
 
 from PIL import Image
 
+from generators.errors import AdapterError
 from generators.jobs import Job
-from grader.errors import GraderError, ModelMissingError
-
-
-class AdapterError(GraderError):
-    """Weights missing, or made for another base model or token."""
+from grader.errors import ModelMissingError
 
 
 def _is_sdxl(pipe: Any) -> bool:

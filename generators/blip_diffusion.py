@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from generators.errors import AdapterError
+
 PIPELINE = "BlipDiffusionPipeline"
 
 
@@ -19,8 +21,6 @@ def blip_module(name: str = "") -> Any:
             return importlib.import_module(f"{package}.{name}" if name else package)
         except ModuleNotFoundError:
             continue
-    from generators.adapters import AdapterError
-
     raise AdapterError("this diffusers has no BLIP-Diffusion pipeline")
 
 
@@ -33,8 +33,6 @@ def _version(package: str) -> str:
 def incompatible(exc: Exception) -> Exception:
     """The error to show when diffusers' BLIP-Diffusion code fails against this transformers: it was written for
     transformers 4.4x (newer ones changed the Q-Former attention it calls into, 5.x removed helpers it uses)."""
-    from generators.adapters import AdapterError
-
     return AdapterError(
         f"diffusers' BLIP-Diffusion pipeline does not run with transformers {_version('transformers')} and diffusers "
         f"{_version('diffusers')} ({exc.__class__.__name__}: {exc}); it runs with the course's stack, transformers "

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from generators.adapters import AdapterError
+from generators.errors import AdapterError
 
 
 def slerp(x0: torch.Tensor, x1: torch.Tensor, alpha: float) -> torch.Tensor:

@@ -9,8 +9,9 @@ from typing import Any
 
 import torch
 
-from generators.adapters import Adapter, AdapterError
+from generators.adapters import Adapter
 from generators.blip_diffusion import is_blip_diffusion, load_blip_diffusion
+from generators.errors import AdapterError
 from generators.jobs import Job, plan
 from generators.schedulers import check_eta, scheduler_name, use_scheduler
 from grader.errors import InputError

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generators.adapters import AdapterError
+from generators.errors import AdapterError
 
 # name -> diffusers scheduler class; each is built from the base's own scheduler config.
 SCHEDULERS = {

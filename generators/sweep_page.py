@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from generators.sweep_model import SweepResult, setting_summary
 from grader.report.files import atomic_write
 from grader.report.html import environment, thumbnail
 from grader.tasks.schema import Task
-
-if TYPE_CHECKING:
-    from generators.sweep import SweepResult
 
 
 def _png(path: Path) -> str:
@@ -35,7 +32,6 @@ def _caption(plot: Path, task: Task, settings: int) -> str:
 
 
 def render_sweep_html(sweep: SweepResult, task: Task) -> str:
-    from generators.sweep import setting_summary
     from generators.sweep_plots import metric_axis
 
     metrics = [name for name in task.metrics if name in sweep.table.columns]

@@ -4,15 +4,12 @@ the line against the swept setting (one grid axis) or a heat-map of the worst su
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from generators.sweep_model import SweepResult
 from grader.rules import RULES
 from grader.tasks.schema import Task
-
-if TYPE_CHECKING:
-    from generators.sweep import SweepResult
 
 PASS_FILL = "#d9f2e0"
 PASS_COLOUR, FAIL_COLOUR, BEST_COLOUR = "#1b7f3b", "#b3261e", "#f2a900"

@@ -5,12 +5,14 @@ Paths may be strings or ``Path`` objects; the embedding cache is on by default, 
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.result import GradeResult
+
 if TYPE_CHECKING:
     from grader.batch import BatchResult
-    from grader.result import GradeResult
     from grader.runner import GradeOptions
     from grader.tasks.schema import Task
 
@@ -55,6 +57,21 @@ def _options(
         device=device,
         batch_size=batch_size,
     )
+
+
+class NotebookResult(GradeResult):
+    """The result of ``grader.grade()``: the one result object, shown in a notebook cell as its verdict and table.
+
+    The display lives here, above the reports, so that the result model itself knows nothing of its views."""
+
+    @classmethod
+    def of(cls, result: GradeResult) -> NotebookResult:
+        return cls(**{f.name: getattr(result, f.name) for f in fields(result)})
+
+    def _repr_html_(self) -> str:
+        from grader.report.html import notebook_html
+
+        return notebook_html(self)
 
 
 def _task(task: str | Path | Task) -> Task:
@@ -110,7 +127,7 @@ def grade(
         device,
         batch_size,
     )
-    return run(_task(task), Path(submission), Path(data), options)
+    return NotebookResult.of(run(_task(task), Path(submission), Path(data), options))
 
 
 def grade_class(

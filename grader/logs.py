@@ -25,6 +25,13 @@ def configure(quiet: bool = False, verbose: bool = False) -> None:
     logging.captureWarnings(True)  # warnings become log records on the py.warnings logger
     for name in ("transformers", "diffusers", "huggingface_hub", "deepface", "py.warnings"):
         logging.getLogger(name).setLevel(level)
+    plugins = logging.getLogger("t2i_grader.plugins")  # a plugin that does not load: always said, as one line
+    if not plugins.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        plugins.addHandler(handler)
+        plugins.propagate = False
+    plugins.setLevel(logging.WARNING)
     if not verbose:
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)

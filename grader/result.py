@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.errors import ExitCode
+from grader.problems import Problem
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Verdict(str, Enum):
@@ -16,14 +20,6 @@ class Verdict(str, Enum):
     NOT_GRADED = "NOT GRADED"
     UNCALIBRATED = "UNCALIBRATED"  # scored with a model the tier's thresholds do not belong to
     SCORED = "SCORED"  # graded, with no line to compare with
-
-
-@dataclass
-class Problem:
-    file: str
-    message: str
-    subject: str | None = None
-    severity: str = "error"  # "error" makes the grade incomplete; "warning" is informational
 
 
 SCHEMA_VERSION = "1"  # of the JSON report; bumped when a key changes meaning or goes away
@@ -214,17 +210,31 @@ class GradeResult:
 
         return json.dumps(self.to_dict(), indent=indent)
 
-    def to_pandas(self):  # -> pandas.DataFrame
-        """One row per graded image: subject, file, each metric's score, details and flags."""
-        from grader.report.files import images_frame
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per graded image: subject, file, each metric's score and whether it is on the passing side of
+        the subject's line, the details (e.g. the text scored against), and the flags. Tasks of one kind get the
+        same columns in the same order."""
+        import pandas as pd  # only when a table is asked for: it costs half a second to import
 
-        return images_frame(self)
-
-    def _repr_html_(self) -> str:
-        """The verdict and the per-subject table, for a notebook cell."""
-        from grader.report.html import notebook_html
-
-        return notebook_html(self)
+        lines = {(s.subject, n): m for s in self.subjects for n, m in s.metrics.items()}
+        names = list(self.subjects[0].metrics) if self.subjects else []
+        rows = []
+        for i in self.images:
+            passed = {}
+            for n in names:
+                m = lines.get((i.subject, n))
+                ok = (
+                    None
+                    if m is None or m.threshold is None or n not in i.scores
+                    else meets(i.scores[n], m.threshold, m.higher_is_better)
+                )
+                passed[f"{n}_passed"] = ok
+            rows.append(
+                {"subject": i.subject, "file": i.file, **i.scores, **passed, **i.details, "flags": "; ".join(i.flags)}
+            )
+        details = sorted({k for i in self.images for k in i.details})
+        columns = ["subject", "file", *names, *(f"{n}_passed" for n in names), *details, "flags"]
+        return pd.DataFrame(rows, columns=columns)
 
     def to_dict(self) -> dict[str, Any]:
         def subject_dict(s: SubjectResult) -> dict[str, Any]:

@@ -20,19 +20,10 @@ from grader.metrics import AGGREGATIONS
 from grader.metrics.classification import classification_summary
 from grader.metrics.similarity import cosine_matrix
 from grader.models import resolve
+from grader.problems import Problem
 from grader.progress import ProgressReporter, SilentProgress
 from grader.reading import read_and_encode
-from grader.result import (
-    NO_FACE,
-    GradeResult,
-    ImageScore,
-    MetricResult,
-    Problem,
-    SubjectResult,
-    Verdict,
-    line_flag,
-    meets,
-)
+from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, SubjectResult, Verdict, line_flag, meets
 from grader.rules import RULES, RuleInput
 from grader.scoring import ImageScores, score_images, select_top_k
 from grader.submission import SubjectInput, scan, unpacked

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from grader.cli import app
 from grader.encoders.classifier import LeNet
 from grader.metrics.classification import classification_summary
-from grader.preprocess import resize_crop
+from grader.encoders.preprocess import resize_crop
 from grader.result import Verdict
 from grader.runner import GradeOptions, grade
 from grader.tasks import available_tasks, load_task

@@ -240,7 +240,7 @@ def test_sdxl_two_encoder_embedding_and_cross_base_lora(tmp_path, weights):
 def test_settings_rank_by_their_least_sure_subject():
     import pandas as pd
 
-    from generators.sweep import rank_settings
+    from generators.sweep_model import rank_settings
 
     rows = [
         ("a", "s1", 0.9, 2.0),
@@ -376,7 +376,7 @@ def _sweep_table(rows):
 
 
 def test_the_recommended_setting_has_the_best_worst_subject_margin():
-    from generators.sweep import recommend
+    from generators.sweep_model import recommend
 
     table = _sweep_table(
         [
@@ -406,7 +406,7 @@ def test_the_recommended_setting_has_the_best_worst_subject_margin():
 
 
 def test_sweep_folders_are_shell_safe():
-    from generators.sweep import folder_name, setting_text
+    from generators.sweep_model import folder_name, setting_text
 
     point = {"lora_scale": 0.8, "guidance": 7.5}
     assert folder_name(point) == "lora_scale-0.8_guidance-7.5" and setting_text(point) == "lora_scale=0.8, guidance=7.5"
@@ -414,7 +414,7 @@ def test_sweep_folders_are_shell_safe():
 
 def _two_setting_sweep():
     """A 2 x 2 sweep's table over two subjects, with margins chosen so the best worst-subject margin is known."""
-    from generators.sweep import SweepResult, recommend
+    from generators.sweep_model import SweepResult, recommend
 
     rows = []
     for s in (0.4, 0.8):

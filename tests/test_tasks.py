@@ -109,3 +109,80 @@ def test_per_subject_lines_of_data_named_subjects_are_checked_at_grade_time(tmp_
     result = grade(load_task(str(path)), generated, data, GradeOptions(models_dir=tiny_models))
     assert next(s for s in result.subjects if s.subject == "dog").metrics["dino"].threshold == -100
     assert any("'cat9', which the data does not have" in p.message for p in result.problems)
+
+
+def _face_task(tmp_path: Path, **distance: object) -> Path:
+    raw = yaml.safe_load(available_tasks()["face-identity"].read_text())
+    raw["name"] = "faces"
+    for metric in raw["metrics"].values():
+        metric.pop("higher_is_better", None)
+        metric.pop("aggregation", None)
+    distance_metric = next(m for m in raw["metrics"].values() if m["rule"] == "face_distance")
+    distance_metric.update(distance)
+    path = tmp_path / "faces.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def test_a_rule_knows_its_direction_and_default_aggregation(tmp_path):
+    task = load_task(str(_face_task(tmp_path)))
+    by_rule = {m.rule: m for m in task.metrics.values()}
+    assert by_rule["face_distance"].higher_is_better is False and by_rule["face_distance"].aggregation == "mean"
+    assert by_rule["faceless_count"].higher_is_better is False and by_rule["faceless_count"].aggregation == "sum"
+    ml2025 = load_task("ml2025-hw10")
+    assert all(m.higher_is_better is True for m in ml2025.metrics.values())
+    assert load_task("dlcv2024-hw2-p2").metrics["mse"].higher_is_better is False  # pixel_mse
+
+
+def test_a_task_file_may_confirm_a_direction_but_not_contradict_it(tmp_path):
+    assert load_task(str(_face_task(tmp_path, higher_is_better=False))).metrics
+    with pytest.raises(TaskFileError) as info:
+        load_task(str(_face_task(tmp_path, higher_is_better=True)))
+    assert "higher_is_better: true contradicts rule face_distance" in str(info.value)
+    assert load_task(str(_face_task(tmp_path, aggregation="sum"))).metrics  # the aggregation may be chosen
+
+
+def test_validated_tasks_are_validated_again_when_the_grader_changes(tmp_path):
+    import os
+    import pickle
+
+    import grader.rules.builtin as builtin
+    from grader.tasks import validated
+
+    path = available_tasks()["ml2025-hw10"]
+    data = path.read_bytes()
+    load_task("ml2025-hw10")
+    assert validated.recall(data) is not None
+    source = Path(builtin.__file__)
+    before = source.stat()
+    try:
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))  # a rule was edited
+        assert validated.recall(data) is None
+    finally:
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert validated.recall(data) is not None
+
+    # An entry pickled by an older class, which lacks a field the class has now, is validated again.
+    task = validated.recall(data)
+    del task.metrics["dino"].encoder.__dict__["dtype"]
+    validated._entry(data).write_bytes(pickle.dumps(task))
+    assert validated.recall(data) is None
+    assert load_task("ml2025-hw10").metrics["dino"].encoder.dtype == "float32"
+    validated._entry(data).write_bytes(b"not a pickle")
+    assert load_task("ml2025-hw10").name == "ml2025-hw10"
+
+
+def test_validated_tasks_are_keyed_on_plugin_distributions(tmp_path, monkeypatch):
+    from grader.tasks import validated
+
+    data = available_tasks()["ml2025-hw10"].read_bytes()
+    before = validated._entry(data)
+    info = tmp_path / "colour_plus-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: colour-plus\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[t2i_grader.encoders]\ncolour = colour_plus:ENCODER\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    installed = validated._entry(data)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: colour-plus\nVersion: 1.1\n")
+    upgraded = validated._entry(data)
+    assert len({before, installed, upgraded}) == 3

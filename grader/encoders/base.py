@@ -12,13 +12,13 @@ import transformers
 from PIL import Image
 
 from grader.encoders.fingerprints import hub_model_info, transformers_fingerprint
+from grader.encoders.specs import TransformersEncoder
 from grader.errors import ModelMissingError
 from grader.images import DecodedImage
 from grader.models import ResolvedModel
-from grader.preprocess import check_resizable, resize_crop
+from grader.encoders.preprocess import check_resizable, resize_crop
 from grader.reading import ReadsDecoded, batched, prefetch
 from grader.result import ModelInfo
-from grader.tasks.schema import EncoderSpec
 
 ProgressCallback = Callable[[int], None]
 _TRANSFORMERS_MAJOR = int(transformers.__version__.split(".")[0])
@@ -61,7 +61,7 @@ class Encoder(ReadsDecoded):
 
     def __init__(
         self,
-        spec: EncoderSpec,
+        spec: TransformersEncoder,
         model: ResolvedModel,
         device: torch.device | str | None = None,
         batch_size: int | None = None,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from grader.encoders import ENCODERS, BuildContext, EncoderKind, Status
 from grader.encoders.fingerprints import hub_model_info, transformers_fingerprint
+from grader.encoders.specs import ClassifierEncoder, FaceEncoder, PixelEncoder, TransformersEncoder
 from grader.errors import ModelMissingError
 from grader.models import fetch_command, locate, resolve
 from grader.result import ModelInfo
-from grader.tasks.schema import ClassifierEncoder, FaceEncoder, PixelEncoder, TransformersEncoder
 
 
 def _transformers(spec: TransformersEncoder, context: BuildContext):

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from grader.encoders import ProgressCallback
+from grader.encoders.specs import FaceEncoder
 from grader.errors import InputError, ModelMissingError
 from grader.faces.weights import prepare
 from grader.images import DecodedImage
 from grader.reading import ReadsDecoded
 from grader.result import ModelInfo
-from grader.tasks.schema import FaceEncoder
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from grader.encoders import ProgressCallback
+from grader.encoders.specs import PixelEncoder
 from grader.images import DecodedImage
 from grader.reading import ReadsDecoded
 from grader.result import ModelInfo
-from grader.tasks.schema import PixelEncoder
 
 
 class PixelReader(ReadsDecoded):

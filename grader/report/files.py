@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.result import GradeResult, meets
+from grader.result import GradeResult
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,37 +31,6 @@ def atomic_write(path: Path, text: str) -> None:
 
 def write_json(result: GradeResult, path: Path) -> None:
     atomic_write(path, json.dumps(result.to_dict(), indent=2) + "\n")
-
-
-def images_frame(result: GradeResult) -> pd.DataFrame:
-    """One row per graded image: subject, file, each metric's score and whether it is on the passing side of
-    the subject's line, the details (e.g. the text scored against), and the flags. Tasks of one kind get the
-    same columns in the same order."""
-    import pandas as pd  # only when a table is asked for: it costs half a second to import
-
-    lines = {(s.subject, n): m for s in result.subjects for n, m in s.metrics.items()}
-    names = _metric_names(result)
-    rows = []
-    for i in result.images:
-        passed = {}
-        for n in names:
-            m = lines.get((i.subject, n))
-            ok = (
-                None
-                if m is None or m.threshold is None or n not in i.scores
-                else meets(i.scores[n], m.threshold, m.higher_is_better)
-            )
-            passed[f"{n}_passed"] = ok
-        rows.append(
-            {"subject": i.subject, "file": i.file, **i.scores, **passed, **i.details, "flags": "; ".join(i.flags)}
-        )
-    details = sorted({k for i in result.images for k in i.details})
-    columns = ["subject", "file", *names, *(f"{n}_passed" for n in names), *details, "flags"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _metric_names(result: GradeResult) -> list[str]:
-    return list(result.subjects[0].metrics) if result.subjects else []
 
 
 def subjects_frame(result: GradeResult) -> pd.DataFrame:
@@ -95,7 +64,7 @@ def subjects_frame(result: GradeResult) -> pd.DataFrame:
 
 
 def write_csv(result: GradeResult, path: Path) -> None:
-    atomic_write(path, images_frame(result).to_csv(index=False))
+    atomic_write(path, result.to_pandas().to_csv(index=False))
 
 
 def write_subjects_csv(result: GradeResult, path: Path) -> None:

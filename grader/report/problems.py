@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from grader.result import Problem
+from grader.problems import Problem
 
 GROUP_FROM = 3  # this many files with the same problem make one line
 EXAMPLES = 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from grader.registry import Registry
 
@@ -18,7 +18,17 @@ if TYPE_CHECKING:
     import numpy as np
 
     from grader.submission.files import SubjectInput
-    from grader.tasks.schema import MetricSpec
+
+
+class MetricSettings(Protocol):
+    """What a rule may read of the metric it scores (a task file's metric entry)."""
+
+    label: str
+    rule: str
+    text_template: str | None
+    faces_only: bool
+    aggregation: str
+    higher_is_better: bool
 
 
 @dataclass
@@ -33,7 +43,7 @@ class ImageScores:
 class RuleInput:
     """Everything a rule may read to score one subject on one metric."""
 
-    metric: MetricSpec
+    metric: MetricSettings
     subject: SubjectInput
     embeddings: Any  # grader.embeddings.Embeddings of the metric's encoder
     has_face: np.ndarray | None  # per image, when the task has a face encoder
@@ -49,6 +59,9 @@ class Rule:
     score: Callable[[RuleInput], ImageScores | None]  # None: the subject cannot be scored on this metric
     needs: frozenset[str] = frozenset()  # references, texts, pairs, labels, label_texts
     is_count: bool = False  # a number of images (e.g. faceless), not a score
+    # The direction is the rule's: a task file may confirm it, never turn it (a distance is lower-is-better).
+    higher_is_better: bool = True
+    aggregation: str = "mean"  # the subject's value from its per-image values, unless the task file says otherwise
     predicts_labels: bool = False  # per-image details carry label / predicted / p_true
     # The score of real images against each other (each reference against the others), where it is defined:
     # a generated mean beyond it suggests copies of the references rather than generations.

@@ -8,7 +8,7 @@ import numpy as np
 
 from grader.metrics import face_distance, faceless_flags, reference_similarity, text_similarity
 from grader.metrics.classification import softmax, zero_shot_predict
-from grader.result import Problem
+from grader.problems import Problem
 from grader.rules import RULES, ImageScores, Rule, RuleInput
 
 
@@ -183,6 +183,7 @@ for _rule in (
         frozenset({REFERENCES}),
         ceiling=_leave_one_out(face_distance),
         scale="Euclidean distance between L2-normalised face embeddings",
+        higher_is_better=False,
     ),
     Rule(
         "faceless_count",
@@ -191,6 +192,8 @@ for _rule in (
         _faceless,
         is_count=True,
         scale="number of images",
+        higher_is_better=False,
+        aggregation="sum",
     ),
     Rule(
         "zero_shot_correct",
@@ -206,6 +209,7 @@ for _rule in (
         frozenset({"pixels"}),
         _pixel_mse,
         frozenset({PAIRS}),
+        higher_is_better=False,
     ),
     Rule(
         "classifier_correct",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from grader.errors import InputError
 from grader.layouts import LAYOUTS
-from grader.result import Problem
+from grader.problems import Problem
 from grader.submission.data_root import find_data_root
 from grader.submission.files import SubjectInput
 from grader.submission.unpack import unpacked

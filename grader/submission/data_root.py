@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.errors import InputError
-from grader.result import Problem
+from grader.problems import Problem
 
 
 def _marked(folder: Path, markers: list[str]) -> bool:

@@ -3,13 +3,70 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from grader.errors import InputError
 from grader.layouts import LAYOUTS, Job, LayoutKind
-from grader.result import Problem
+from grader.problems import Problem
+from grader.specs import Candidates, LayoutBase, OneSubjectLayout
 from grader.submission.data_root import first_existing
 from grader.submission.files import SubjectInput, image_folder, list_images, read_json_object, reference_folder
-from grader.tasks.schema import LabelledImagesLayout, PairedFoldersLayout, PromptFoldersLayout
+
+
+class PromptFoldersLayout(LayoutBase):
+    """Textual inversion (DLCV 2024 HW2 P3): ``input.json`` with each concept's source-image folder, prompts,
+    CLIP-eval prompts and baselines; generated images in ``SUBMISSION/<key>/<prompt index>/``."""
+
+    kind: Literal["prompt-folders"]
+    input: str = Field(default="input.json", description="The course's input.json, relative to the data folder.")
+    baseline_metrics: tuple[str, str] = Field(
+        default=("image", "text"),
+        description="The metrics that each [image, text] pair of input.json's baseline lists is a line for.",
+    )
+    references_dir: str = Field(
+        default=".",
+        description="Folder holding each concept's reference folder: <key>/ as the course's grader reads it, "
+        "or <src_image>/ when no <key>/ folder exists.",
+    )
+    images_per_prompt: int = Field(default=25, gt=0, description="The course's grader requires exactly this many.")
+
+    @property
+    def data_markers(self) -> list[str]:
+        return [self.input]
+
+
+class LabelledImagesLayout(LayoutBase):
+    """Images whose label is in the file name: ``SUBMISSION/<subject>/*.png`` (or the submission folder itself
+    as one subject), label = the first character, or the part before the first underscore."""
+
+    kind: Literal["labelled-images"]
+    subjects: list[str] = Field(default_factory=list, description="Sub-folders graded as subjects; [] = one folder.")
+
+    @property
+    def named_subjects(self) -> list[str]:
+        return self.subjects or [self.subject]
+
+    subject: str = Field(default="images", description="The subject's name when subjects is empty.")
+    label_from: Literal["first-char", "prefix"] = "prefix"
+    labels: str | None = Field(default=None, description="JSON mapping label ids to names, in the data folder.")
+
+    @property
+    def data_markers(self) -> list[str]:
+        return [self.labels] if self.labels else []
+
+
+class PairedFoldersLayout(OneSubjectLayout):
+    """Generated images paired by file name with reference images (e.g. DDIM outputs vs ground truth)."""
+
+    kind: Literal["paired-folders"]
+    subject: str = "images"
+    reference_dir: Candidates = Field(default=".", description="Ground-truth folder.")
+
+    @property
+    def data_markers(self) -> list[str]:
+        return [c for c in self.reference_dir if c != "."]
 
 
 def concept_references(layout: PromptFoldersLayout, data_dir: Path, key: str, concept: dict) -> tuple[Path, str]:

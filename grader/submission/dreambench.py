@@ -10,12 +10,36 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from grader.errors import InputError
 from grader.layouts import LAYOUTS, Job, LayoutKind
-from grader.result import Problem
+from grader.problems import Problem
+from grader.specs import LayoutBase
 from grader.submission.files import SubjectInput, image_folder, read_json_object, reference_folder
-from grader.tasks.schema import DreamBenchLayout
+
+
+class DreamBenchLayout(LayoutBase):
+    """DreamBench as published: ``DATA/<subject>/NN.jpg`` reference photos and ``DATA/prompts_and_classes.txt``
+    (the subject/class table and the object and live-subject prompt lists); generated images in
+    ``SUBMISSION/<subject>/<prompt index>/``. A ``prompts.json`` (subject -> prompt list) in the data folder
+    replaces the published table for a custom subject set."""
+
+    kind: Literal["dreambench"]
+    classes: str = Field(default="prompts_and_classes.txt", description="The published subject/class/prompt file.")
+    prompts: str = Field(default="prompts.json", description="Custom subject set: subject -> list of prompts.")
+    unique_token: str = Field(default="sks", description="The rare token the prompts put before the class word.")
+    live_classes: list[str] = Field(
+        default_factory=lambda: ["cat", "dog"], description="Classes whose subjects take the live-subject prompts."
+    )
+    images_per_prompt: int = Field(default=4, gt=0)
+
+    @property
+    def data_markers(self) -> list[str]:
+        return [self.prompts, self.classes]
+
 
 _PROMPT = re.compile(r"""(['"])(.*?)\1\s*\.format\(""")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.errors import InputError
-from grader.result import Problem
+from grader.problems import Problem
 
 if TYPE_CHECKING:
     from grader.cache import EmbeddingCache

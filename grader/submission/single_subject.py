@@ -6,13 +6,39 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from grader.errors import InputError
 from grader.layouts import LAYOUTS, Job, LayoutKind
-from grader.result import Problem
+from grader.problems import Problem
+from grader.specs import Candidates, OneSubjectLayout
 from grader.submission.data_root import first_existing
 from grader.submission.files import MANIFEST, SubjectInput, check_image, list_images
-from grader.tasks.schema import IdentityFoldersLayout, PromptImagesLayout
+
+
+class PromptImagesLayout(OneSubjectLayout):
+    """One subject: training photos and a prompt file in the data folder; one generated image per prompt."""
+
+    kind: Literal["prompt-images"]
+    subject: str = Field(description="Name the report gives the one subject.")
+    training_dir: Candidates = Field(description="Folder of training photos (captions beside them are skipped).")
+    prompts: Candidates = Field(description="Prompt file (one per line).")
+    image_name: str = Field(description="Generated file name, formatted with the prompt index i.")
+    first_index: int = Field(default=0, description="Index of the first prompt's image.")
+
+    @property
+    def data_markers(self) -> list[str]:
+        return self.prompts
+
+
+class IdentityFoldersLayout(OneSubjectLayout):
+    """One subject: training photos in the data folder; any number of generated images in the submission."""
+
+    kind: Literal["identity-folders"]
+    subject: str = "person"
+    training_dir: Candidates = Field(default=".", description="Folder of training photos.")
 
 
 def read_training(data_dir: Path, training_dir: list[str], extensions: list[str], subject: str):

@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from grader.errors import UsageError
 from grader.layouts import LAYOUTS, Job, LayoutKind
-from grader.result import Problem
+from grader.problems import Problem
+from grader.specs import LayoutBase
 from grader.submission.files import SubjectInput, check_image, count_problem, list_images, read_json_object
-from grader.tasks.schema import SubjectFoldersLayout
+
+
+class SubjectFoldersLayout(LayoutBase):
+    """``metadata.json`` in the data folder; ``SUBMISSION/<subject>/*.jpg`` (ML2025 HW10)."""
+
+    kind: Literal["subject-folders"]
+    metadata: str = Field(description="File in the data folder mapping each subject to its fields.")
+    reference_field: str = Field(description="Metadata field holding the reference image path.")
+    required_fields: list[str] = Field(default_factory=list)
+    subjects: list[str] = Field(min_length=1)
+    images_per_subject: int = Field(gt=0)
+    image_size: tuple[int, int] | None = Field(default=None, description="Expected (width, height); warns otherwise.")
+
+    @property
+    def named_subjects(self) -> list[str]:
+        return self.subjects
+
+    @property
+    def data_markers(self) -> list[str]:
+        return [self.metadata]
 
 
 def read_metadata(data_dir: Path, layout: SubjectFoldersLayout) -> dict:

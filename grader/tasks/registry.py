@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from grader.errors import TaskFileError, UsageError
-from grader.tasks import validated
+from grader.tasks import validated  # the module, not the package API
 from grader.tasks.schema import Task
 
 TASKS_ENV = "T2I_GRADER_TASKS"

@@ -1,216 +1,21 @@
-"""Schema of a task file. Unknown keys are rejected so that a typo names its field instead of being ignored."""
+"""Schema of a task file: the task model alone. Unknown keys are rejected so that a typo names its field instead
+of being ignored. Encoder and layout specs are validated by the class their ``kind`` names in its registry."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    SerializeAsAny,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import Field, SerializeAsAny, field_validator, model_validator
+
+from grader.encoders import ENCODERS
+from grader.layouts import LAYOUTS
+from grader.rules import RULES
+from grader.specs import EncoderSpecBase, LayoutBase, Strict, by_kind
+
+EncoderSpec = Annotated[SerializeAsAny[EncoderSpecBase], by_kind("encoder", lambda: ENCODERS)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EncoderSpecBase(_Strict):
-    """What every encoder spec has. ``kind`` names a record of the encoder registry (grader.encoders); a
-    subclass also has ``model`` (a field or a property): the name reports give the model."""
-
-    kind: str
-
-    @property
-    def key(self) -> tuple:
-        """Specs with equal keys share one encoder (and its embeddings) within a grade."""
-        return (self.kind, self.model_dump_json())
-
-    def with_options(self, options: Any) -> EncoderSpecBase:
-        """This spec with the grade's overrides (dtype, face model...) applied where they concern it."""
-        return self
-
-
-# Paths relative to the data folder, tried in order (the course's own name first); a single string is one.
-Candidates = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v), Field(min_length=1)]
-
-
-class LayoutBase(_Strict):
-    """What every layout spec has. ``kind`` names a record of the layout registry (grader.layouts)."""
-
-    kind: str
-    extensions: list[str] = Field(default_factory=lambda: [".jpg", ".jpeg", ".png"])
-
-    @property
-    def named_subjects(self) -> list[str]:
-        """Subjects named by the task file; [] when the data names them (then lines are checked at grade time)."""
-        return []
-
-    @property
-    def data_markers(self) -> list[str]:
-        """Files or folders whose presence marks the data folder (see grader.submission.data_root)."""
-        return []
-
-
-def _by_kind(what: str, registry: Callable[[], Any]) -> BeforeValidator:
-    """Validate a mapping with the spec class its ``kind`` names in ``registry``: the open equivalent of a
-    discriminated union, so plugins add kinds. Inner errors keep their paths (see tasks.registry)."""
-
-    def validate(value: Any) -> Any:
-        if isinstance(value, BaseModel):
-            return value
-        known = registry()
-        kind = value.get("kind") if isinstance(value, dict) else None
-        if kind not in known:
-            message = "unknown {what} kind {kind!r}; known: {known}" if kind else "a {what} needs a 'kind'"
-            ctx = {"what": what, "kind": kind, "known": ", ".join(known.names()), "errors": []}
-            raise PydanticCustomError("by_kind", message, ctx)
-        try:
-            return known.get(kind).spec.model_validate(value)
-        except ValidationError as exc:
-            errors = [{"loc": (kind, *e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-            detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-            ctx = {"what": what, "kind": kind, "detail": detail, "errors": errors}
-            raise PydanticCustomError("by_kind", "invalid {kind} {what}: {detail}", ctx) from None
-
-    return BeforeValidator(validate)
-
-
-def _encoders():
-    from grader.encoders import ENCODERS
-
-    return ENCODERS
-
-
-def _layouts():
-    from grader.layouts import LAYOUTS
-
-    return LAYOUTS
-
-
-def _rules():
-    from grader.rules import RULES
-
-    return RULES
-
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class ResizeCrop(_Strict):
-    """Resize the short edge, centre-crop, scale to [0, 1], normalise: written out, as papers describe it."""
-
-    resize: int = 256
-    crop: int = 224
-    interpolation: Literal["bicubic", "bilinear"] = "bicubic"
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-
-
-class TransformersEncoder(EncoderSpecBase):
-    kind: Literal["dinov2", "clip", "vit"] = Field(
-        description="dinov2: Dinov2Model CLS (pooler_output); clip: projected CLIP features; vit: ViTModel CLS "
-        "token of the last layer (DINO v1)."
-    )
-    model: str = Field(description="Hugging Face model id (or a local directory).")
-    revision: str | None = Field(default=None, description="Hub revision to pin; None takes the default branch.")
-    preprocessing: Literal["checkpoint-processor", "resize-crop"] = Field(
-        default="checkpoint-processor",
-        description="checkpoint-processor: the image processor saved with the checkpoint, as the course code uses; "
-        "resize-crop: the steps in resize_crop, independent of the checkpoint's processor.",
-    )
-    resize_crop: ResizeCrop | None = None
-    dtype: Literal["float32", "bfloat16"] = Field(
-        default="float32",
-        description="float32 as the courses run; bfloat16 is faster on CPUs with bf16 but moves scores.",
-    )
-
-    @model_validator(mode="after")
-    def _crop_settings(self) -> TransformersEncoder:
-        if self.preprocessing == "resize-crop" and self.resize_crop is None:
-            return self.model_copy(update={"resize_crop": ResizeCrop()})
-        return self
-
-    @property
-    def key(self) -> tuple:
-        return (self.kind, self.model, self.revision, self.preprocessing, self.resize_crop)
-
-    def with_options(self, options: Any) -> TransformersEncoder:
-        return self.model_copy(update={"dtype": options.dtype}) if options.dtype else self
-
-
-class FaceEncoder(EncoderSpecBase):
-    """deepface's ``represent``: detection, alignment and a face-recognition embedding."""
-
-    kind: Literal["deepface"]
-    model: str = Field(description="deepface model_name, e.g. GhostFaceNet or Dlib.")
-    detector: str = Field(description="deepface detector_backend, e.g. ssd, centerface, opencv.")
-    enforce_detection: bool = False
-    align: bool = True
-    normalization: str = "base"
-
-    @property
-    def key(self) -> tuple:
-        return (self.kind, self.model, self.detector, self.enforce_detection, self.align, self.normalization)
-
-    def with_options(self, options: Any) -> FaceEncoder:
-        if not (options.face_model or options.face_detector):
-            return self
-        return self.model_copy(
-            update={"model": options.face_model or self.model, "detector": options.face_detector or self.detector}
-        )
-
-
-class PixelEncoder(EncoderSpecBase):
-    """The image itself as a vector of pixel values (for pixel-space errors such as MSE)."""
-
-    kind: Literal["pixels"]
-    scale: Literal["unit", "byte"] = Field(description="unit: values in [0, 1]; byte: values in [0, 255].")
-
-    @property
-    def model(self) -> str:
-        return f"pixels ({self.scale})"
-
-    @property
-    def key(self) -> tuple:
-        return (self.kind, self.scale)
-
-
-class ClassifierEncoder(EncoderSpecBase):
-    """A user-supplied image classifier (TorchScript, or a state dict for a named architecture), one per subject."""
-
-    kind: Literal["classifier"]
-    architecture: Literal["auto", "torchscript", "lenet"] = Field(
-        default="auto",
-        description="torchscript: a scripted/traced module; lenet: a state dict of the course's LeNet-5 shape; "
-        "auto: TorchScript when the file is one, else a LeNet-5 state dict. A .pt2 file (torch.export) always "
-        "loads as such.",
-    )
-    image_size: int = Field(default=28, description="Resize(image_size) before ToTensor and Normalize.")
-    mean: float = 0.5
-    std: float = 0.5
-
-    @property
-    def model(self) -> str:
-        return f"classifier ({self.architecture})"
-
-    @property
-    def key(self) -> tuple:
-        return (self.kind, self.architecture, self.image_size, self.mean, self.std)
-
-
-EncoderSpec = Annotated[SerializeAsAny[EncoderSpecBase], _by_kind("encoder", _encoders)]
-
-
-class MetricSpec(_Strict):
+class MetricSpec(Strict):
     label: str
     rule: str = Field(description="A rule of the rule registry (`grader tasks kinds` lists them).")
     encoder: EncoderSpec
@@ -218,8 +23,13 @@ class MetricSpec(_Strict):
         default=None, description="For text rules: a format string over the subject's and the image's fields."
     )
     faces_only: bool = Field(default=False, description="Leave out images in which the face encoder finds no face.")
-    aggregation: Literal["mean", "sum"] = "mean"
-    higher_is_better: bool = True
+    aggregation: Literal["mean", "sum"] | None = Field(
+        default=None, description="How the subject's value comes from its images; the rule's own when left out."
+    )
+    higher_is_better: bool | None = Field(
+        default=None,
+        description="The rule's direction, which a task file may state to be explicit but never contradict.",
+    )
     copy_line: float | None = Field(
         default=None,
         description="For reference rules: a generated image scoring at least this against one reference (with the "
@@ -230,13 +40,13 @@ class MetricSpec(_Strict):
     @field_validator("rule")
     @classmethod
     def _known_rule(cls, rule: str) -> str:
-        if rule not in _rules():
-            raise ValueError(f"unknown rule {rule!r}; known: {', '.join(_rules().names())}")
+        if rule not in RULES:
+            raise ValueError(f"unknown rule {rule!r}; known: {', '.join(RULES.names())}")
         return rule
 
     @model_validator(mode="after")
     def _fits_rule(self) -> MetricSpec:
-        rule = _rules().get(self.rule)
+        rule = RULES.get(self.rule)
         texts = bool(rule.needs & {"texts", "label_texts"})
         if texts and not self.text_template:
             raise ValueError(f"{self.rule} needs a text_template")
@@ -244,142 +54,26 @@ class MetricSpec(_Strict):
             raise ValueError(f"text_template is only used by text rules, not {self.rule}")
         if self.copy_line is not None and self.rule != "reference_similarity":
             raise ValueError(f"copy_line is a 100·cos line for reference_similarity, not {self.rule}")
-        provides = _encoders().get(self.encoder.kind).provides
+        if self.higher_is_better is not None and self.higher_is_better != rule.higher_is_better:
+            direction = "higher" if rule.higher_is_better else "lower"
+            raise ValueError(
+                f"higher_is_better: {str(self.higher_is_better).lower()} contradicts rule {self.rule}, for which "
+                f"{direction} is better; leave higher_is_better out (the rule knows its direction)"
+            )
+        provides = ENCODERS.get(self.encoder.kind).provides
         if not rule.requires <= provides:
             missing = ", ".join(sorted(rule.requires - provides))
             raise ValueError(f"rule {self.rule} does not go with a {self.encoder.kind} encoder (it gives no {missing})")
+        if self.higher_is_better is None or self.aggregation is None:
+            defaults = {"higher_is_better": rule.higher_is_better, "aggregation": self.aggregation or rule.aggregation}
+            return self.model_copy(update=defaults)
         return self
 
 
-class _OneSubjectLayout(LayoutBase):
-    subject: str
-
-    @property
-    def named_subjects(self) -> list[str]:
-        return [self.subject]
+Layout = Annotated[SerializeAsAny[LayoutBase], by_kind("layout", lambda: LAYOUTS)]
 
 
-class SubjectFoldersLayout(LayoutBase):
-    """``metadata.json`` in the data folder; ``SUBMISSION/<subject>/*.jpg`` (ML2025 HW10)."""
-
-    kind: Literal["subject-folders"]
-    metadata: str = Field(description="File in the data folder mapping each subject to its fields.")
-    reference_field: str = Field(description="Metadata field holding the reference image path.")
-    required_fields: list[str] = Field(default_factory=list)
-    subjects: list[str] = Field(min_length=1)
-    images_per_subject: int = Field(gt=0)
-    image_size: tuple[int, int] | None = Field(default=None, description="Expected (width, height); warns otherwise.")
-
-    @property
-    def named_subjects(self) -> list[str]:
-        return self.subjects
-
-    @property
-    def data_markers(self) -> list[str]:
-        return [self.metadata]
-
-
-class PromptImagesLayout(_OneSubjectLayout):
-    """One subject: training photos and a prompt file in the data folder; one generated image per prompt."""
-
-    kind: Literal["prompt-images"]
-    subject: str = Field(description="Name the report gives the one subject.")
-    training_dir: Candidates = Field(description="Folder of training photos (captions beside them are skipped).")
-    prompts: Candidates = Field(description="Prompt file (one per line).")
-    image_name: str = Field(description="Generated file name, formatted with the prompt index i.")
-    first_index: int = Field(default=0, description="Index of the first prompt's image.")
-
-    @property
-    def data_markers(self) -> list[str]:
-        return self.prompts
-
-
-class IdentityFoldersLayout(_OneSubjectLayout):
-    """One subject: training photos in the data folder; any number of generated images in the submission."""
-
-    kind: Literal["identity-folders"]
-    subject: str = "person"
-    training_dir: Candidates = Field(default=".", description="Folder of training photos.")
-
-
-class PromptFoldersLayout(LayoutBase):
-    """Textual inversion (DLCV 2024 HW2 P3): ``input.json`` with each concept's source-image folder, prompts,
-    CLIP-eval prompts and baselines; generated images in ``SUBMISSION/<key>/<prompt index>/``."""
-
-    kind: Literal["prompt-folders"]
-    input: str = Field(default="input.json", description="The course's input.json, relative to the data folder.")
-    baseline_metrics: tuple[str, str] = Field(
-        default=("image", "text"),
-        description="The metrics that each [image, text] pair of input.json's baseline lists is a line for.",
-    )
-    references_dir: str = Field(
-        default=".",
-        description="Folder holding each concept's reference folder: <key>/ as the course's grader reads it, "
-        "or <src_image>/ when no <key>/ folder exists.",
-    )
-    images_per_prompt: int = Field(default=25, gt=0, description="The course's grader requires exactly this many.")
-
-    @property
-    def data_markers(self) -> list[str]:
-        return [self.input]
-
-
-class LabelledImagesLayout(LayoutBase):
-    """Images whose label is in the file name: ``SUBMISSION/<subject>/*.png`` (or the submission folder itself
-    as one subject), label = the first character, or the part before the first underscore."""
-
-    kind: Literal["labelled-images"]
-    subjects: list[str] = Field(default_factory=list, description="Sub-folders graded as subjects; [] = one folder.")
-
-    @property
-    def named_subjects(self) -> list[str]:
-        return self.subjects or [self.subject]
-
-    subject: str = Field(default="images", description="The subject's name when subjects is empty.")
-    label_from: Literal["first-char", "prefix"] = "prefix"
-    labels: str | None = Field(default=None, description="JSON mapping label ids to names, in the data folder.")
-
-    @property
-    def data_markers(self) -> list[str]:
-        return [self.labels] if self.labels else []
-
-
-class PairedFoldersLayout(_OneSubjectLayout):
-    """Generated images paired by file name with reference images (e.g. DDIM outputs vs ground truth)."""
-
-    kind: Literal["paired-folders"]
-    subject: str = "images"
-    reference_dir: Candidates = Field(default=".", description="Ground-truth folder.")
-
-    @property
-    def data_markers(self) -> list[str]:
-        return [c for c in self.reference_dir if c != "."]
-
-
-class DreamBenchLayout(LayoutBase):
-    """DreamBench as published: ``DATA/<subject>/NN.jpg`` reference photos and ``DATA/prompts_and_classes.txt``
-    (the subject/class table and the object and live-subject prompt lists); generated images in
-    ``SUBMISSION/<subject>/<prompt index>/``. A ``prompts.json`` (subject -> prompt list) in the data folder
-    replaces the published table for a custom subject set."""
-
-    kind: Literal["dreambench"]
-    classes: str = Field(default="prompts_and_classes.txt", description="The published subject/class/prompt file.")
-    prompts: str = Field(default="prompts.json", description="Custom subject set: subject -> list of prompts.")
-    unique_token: str = Field(default="sks", description="The rare token the prompts put before the class word.")
-    live_classes: list[str] = Field(
-        default_factory=lambda: ["cat", "dog"], description="Classes whose subjects take the live-subject prompts."
-    )
-    images_per_prompt: int = Field(default=4, gt=0)
-
-    @property
-    def data_markers(self) -> list[str]:
-        return [self.prompts, self.classes]
-
-
-Layout = Annotated[SerializeAsAny[LayoutBase], _by_kind("layout", _layouts)]
-
-
-class Selection(_Strict):
+class Selection(Strict):
     """Keep the k images with the highest weighted sum of metrics before aggregating (DLCV HW2 P3: the 5
     images with the highest image + 2.5 x text score)."""
 
@@ -387,7 +81,7 @@ class Selection(_Strict):
     weights: dict[str, float] = Field(min_length=1)
 
 
-class Gate(_Strict):
+class Gate(Strict):
     """A condition on a metric that zeroes the grade when it fails, whatever the tier."""
 
     op: Literal[">", ">=", "<", "<="]
@@ -400,7 +94,7 @@ class Gate(_Strict):
         ]
 
 
-class Tier(_Strict):
+class Tier(Strict):
     description: str = ""
     from_data: bool = Field(default=False, description="Thresholds come with the data (e.g. input.json baselines).")
     points: float | None = Field(default=None, description="Points the course gives for reaching this tier.")
@@ -433,7 +127,7 @@ class Tier(_Strict):
         return line, line is not None
 
 
-class Task(_Strict):
+class Task(Strict):
     name: str
     title: str
     description: str
@@ -487,7 +181,7 @@ class Task(_Strict):
 
     def face_encoder(self) -> EncoderSpecBase | None:
         """The encoder that decides which images have a face (for faces-only metrics), if any."""
-        return next((e for e in self.encoders() if "face" in _encoders().get(e.kind).provides), None)
+        return next((e for e in self.encoders() if "face" in ENCODERS.get(e.kind).provides), None)
 
     def metrics_of(self, encoder: EncoderSpecBase) -> dict[str, MetricSpec]:
         """The metrics computed with ``encoder``."""

@@ -12,12 +12,19 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from grader.encoders import EncoderKind, Status
-from grader.layouts import LayoutKind
-from grader.result import ModelInfo
-from grader.rules import ImageScores, Rule, RuleInput
-from grader.submission.files import SubjectInput, list_images
-from grader.tasks.schema import EncoderSpecBase, LayoutBase
+from grader.plugins import (
+    EncoderKind,
+    EncoderSpecBase,
+    ImageScores,
+    LayoutBase,
+    LayoutKind,
+    ModelInfo,
+    Rule,
+    RuleInput,
+    Status,
+    SubjectInput,
+    list_images,
+)
 
 
 class ColourStats(EncoderSpecBase):

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from grader.encoders.specs import ResizeCrop
 from grader.errors import InputError
 from grader.images import DecodedImage
-from grader.tasks.schema import ResizeCrop
 
 _RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
 
