@@ -35,7 +35,7 @@ from PIL import Image
 
 from grader.cache import EmbeddingCache
 from grader.encoders.base import image_batch_size, projected
-from grader.runner import GradeOptions, grade
+from grader.grading import GradeOptions, Resources, grade
 from grader.tasks import load_task
 from grader.testing.decodes import counting_decodes
 from grader.testing.synthetic import build_ml2025_fixture
@@ -105,8 +105,10 @@ def clip_t_task():
 
 
 def grader_seconds(root: Path, models: Path, cache: EmbeddingCache | None, dtype: str | None = None, task=None):
-    options = GradeOptions(models_dir=models, cache=cache, dtype=dtype)
-    return timed(lambda: grade(task or load_task(TASK), root / "submission", root / "data", options))
+    options = GradeOptions(models_dir=models, dtype=dtype)
+    return timed(
+        lambda: grade(task or load_task(TASK), root / "submission", root / "data", options, None, Resources(cache))
+    )
 
 
 def peer_seconds(models: Path, generated: list[Path], texts: dict[Path, str]) -> float:
@@ -171,7 +173,7 @@ def course_shape_seconds(models: Path, generated: list[Path], references: list[P
 RSS_CHILD = """
 import re, sys
 from pathlib import Path
-from grader.runner import GradeOptions, grade
+from grader.grading import GradeOptions, grade
 from grader.tasks import load_task
 root, models = Path(sys.argv[1]), Path(sys.argv[2])
 grade(load_task("ml2025-hw10"), root / "submission", root / "data", GradeOptions(models_dir=models))

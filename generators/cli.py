@@ -27,9 +27,9 @@ from generators.schedulers import SCHEDULERS
 from generators.sweep import parse_grid, run_sweep
 from grader.cache import EmbeddingCache
 from grader.errors import GraderError, UsageError
+from grader.grading import GradeOptions, Resources
 from grader.options import key_values
 from grader.progress import rich_progress
-from grader.runner import GradeOptions
 from grader.tasks import load_task
 
 AdapterName = Literal[tuple(ADAPTERS)]  # type: ignore[valid-type]
@@ -167,9 +167,19 @@ def _generation_command(mode: str):
                 else:
                     if not grid:
                         raise UsageError("sweep needs --grid SETTING=V1,V2,...")
-                    options = GradeOptions(models_dir=models, cache=EmbeddingCache())
+                    options = GradeOptions.build(models=models)
                     result = run_sweep(
-                        spec, data, chosen, base, out, settings, parse_grid(grid), models, options, progress
+                        spec,
+                        data,
+                        chosen,
+                        base,
+                        out,
+                        settings,
+                        parse_grid(grid),
+                        models,
+                        options,
+                        progress,
+                        Resources(EmbeddingCache()),
                     )
         except (GraderError, AdapterError) as exc:
             raise _fail(exc) from exc

@@ -14,9 +14,9 @@ from generators.adapters import Adapter, IPAdapter, LoRA
 from generators.errors import AdapterError
 from generators.run import GenerationSettings, generate, load_base
 from generators.sweep_model import SweepResult, folder_name, rank_settings, recommend, setting_text
+from grader.grading import GradeOptions, Resources, grade
 from grader.progress import PrefixedProgress, ProgressReporter, SilentProgress
 from grader.result import GradeResult
-from grader.runner import GradeOptions, grade
 from grader.tasks.schema import Task
 
 # Settings a sweep can vary without reloading the pipeline.
@@ -70,6 +70,7 @@ def run_sweep(
     models_dir: Path | None = None,
     grade_options: GradeOptions | None = None,
     progress: ProgressReporter | None = None,
+    resources: Resources | None = None,
 ) -> SweepResult:
     from generators.sweep_page import write_sweep_html
     from generators.sweep_plots import plot_sweep
@@ -84,7 +85,8 @@ def run_sweep(
         run_dir = out / folder_name(point)
         step = PrefixedProgress(progress, f"[{number}/{len(points)}] {setting_text(point)}:")
         generate(task, data, adapter, base, run_dir, run_settings, models_dir, step, pipe=pipe)
-        result = grade(task, run_dir, data, grade_options or GradeOptions(models_dir=models_dir), step)
+        options = grade_options or GradeOptions(models_dir=models_dir)
+        result = grade(task, run_dir, data, options, step, resources)
         rows += _rows(result, point)
         examples[setting_text(point)] = _examples(result, run_dir)
     table = pd.DataFrame(rows)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader.versions import __version__
+
 __all__ = ["__version__", "grade", "grade_class", "load_task"]
 
 

@@ -1,6 +1,7 @@
 """The Python API for notebooks and scripts: ``grader.grade(...)`` and ``grader.grade_class(...)``.
 
-Paths may be strings or ``Path`` objects; the embedding cache is on by default, as on the command line.
+Paths may be strings or ``Path`` objects; the embedding cache is on by default, as on the command line. Both take
+the same grading options as ``grader check`` and ``grader batch``, built the same way (``GradeOptions.build``).
 """
 
 from __future__ import annotations
@@ -13,50 +14,10 @@ from grader.result import GradeResult
 
 if TYPE_CHECKING:
     from grader.batch import BatchResult
-    from grader.runner import GradeOptions
+    from grader.grading import GradeOptions
     from grader.tasks.schema import Task
 
 PathLike = str | Path
-
-
-def _options(
-    baseline: str | None,
-    models: PathLike | None,
-    cache: bool | PathLike,
-    thresholds: dict[str, float] | None,
-    text_template: str | None,
-    face_model: str | None,
-    face_detector: str | None,
-    classifiers: dict[str, PathLike] | None,
-    dtype: str | None,
-    strict_copies: bool,
-    device: str | None = None,
-    batch_size: int | None = None,
-) -> GradeOptions:
-    from grader.cache import EmbeddingCache
-    from grader.runner import GradeOptions
-
-    if cache is True:
-        store = EmbeddingCache()
-    elif cache is False or cache is None:
-        store = None
-    else:
-        folder = Path(cache)
-        store = EmbeddingCache(folder if folder.suffix == ".sqlite" else folder / "embeddings.sqlite")
-    return GradeOptions(
-        tier=baseline,
-        models_dir=Path(models) if models is not None else None,
-        text_template=text_template,
-        dtype={"bf16": "bfloat16"}.get(dtype or "", dtype) if dtype not in (None, "fp32", "float32") else None,
-        cache=store,
-        face_model=face_model,
-        face_detector=face_detector,
-        classifiers={k: Path(v) for k, v in (classifiers or {}).items()},
-        thresholds=dict(thresholds or {}),
-        strict_copies=strict_copies,
-        device=device,
-        batch_size=batch_size,
-    )
 
 
 class NotebookResult(GradeResult):
@@ -80,6 +41,12 @@ def _task(task: str | Path | Task) -> Task:
     return task if not isinstance(task, str | Path) else load_task(str(task))
 
 
+def _options(spec: Task, baseline: str | None, given: dict) -> GradeOptions:
+    from grader.grading import GradeOptions
+
+    return GradeOptions.build(baseline=baseline, task=spec.name, **given)
+
+
 def grade(
     submission: PathLike,
     task: str | Path | Task,
@@ -95,12 +62,14 @@ def grade(
     classifiers: dict[str, PathLike] | None = None,
     dtype: str | None = None,
     strict_copies: bool = False,
+    gate: PathLike | None = None,
     device: str | None = None,
     batch_size: int | None = None,
 ) -> GradeResult:
     """Grade ``submission`` (a folder or a .zip) for ``task`` (a name, a task file or a Task) against the
     ``baseline`` tier (default: the task's first). ``cache``: True for the user cache, False for none, or a folder.
-    ``device`` (e.g. "cuda:0") and ``batch_size`` change how fast the encoders run, not what they compute.
+    ``dtype``: fp32 (the courses') or bf16; ``gate``: a file from ``grader calibrate``. ``device`` (e.g. "cuda:0")
+    and ``batch_size`` change how fast the encoders run, not what they compute.
     Raises ``grader.errors.GraderError`` (with its ``exit_code``) when it cannot grade at all.
 
     Example:
@@ -111,23 +80,28 @@ def grade(
         >>> result.to_pandas()[["subject", "file"]].head(2).values.tolist()
         [['object-1', 'object-1/0.png'], ['object-1', 'object-1/1.png']]
     """
-    from grader.runner import grade as run
+    from grader.grading import Resources
+    from grader.grading import grade as run
 
+    spec = _task(task)
     options = _options(
+        spec,
         baseline,
-        models,
-        cache,
-        thresholds,
-        text_template,
-        face_model,
-        face_detector,
-        classifiers,
-        dtype,
-        strict_copies,
-        device,
-        batch_size,
+        dict(
+            models=models,
+            thresholds=thresholds,
+            text_template=text_template,
+            face_model=face_model,
+            face_detector=face_detector,
+            classifiers=classifiers,
+            dtype=dtype,
+            strict_copies=strict_copies,
+            gate=gate,
+            device=device,
+            batch_size=batch_size,
+        ),
     )
-    return NotebookResult.of(run(_task(task), Path(submission), Path(data), options))
+    return NotebookResult.of(run(spec, Path(submission), Path(data), options, resources=Resources.with_cache(cache)))
 
 
 def grade_class(
@@ -142,9 +116,19 @@ def grade_class(
     models: PathLike | None = None,
     cache: bool | PathLike = True,
     thresholds: dict[str, float] | None = None,
+    text_template: str | None = None,
+    face_model: str | None = None,
+    face_detector: str | None = None,
+    classifiers: dict[str, PathLike] | None = None,
+    dtype: str | None = None,
+    strict_copies: bool = False,
+    gate: PathLike | None = None,
+    device: str | None = None,
+    batch_size: int | None = None,
     html: bool = False,
 ) -> BatchResult:
-    """Grade every student's entry of ``submissions`` (``grader batch``); files are written to ``out``.
+    """Grade every student's entry of ``submissions`` (``grader batch``), with the grading options of
+    ``grade``; files are written to ``out``.
 
     Example:
         >>> classroom = grader.grade_class(f"{class_dir}/submissions", "ml2025-hw10", f"{fixture}/data", f"{out}/class",
@@ -153,14 +137,33 @@ def grade_class(
         ({'graded': 5, 'could not grade': 2, 'missing': 1}, 2)
     """
     from grader.batch import run_batch
+    from grader.grading import Resources
 
-    options = _options(baseline, models, cache, thresholds, None, None, None, None, None, False)
+    spec = _task(task)
+    options = _options(
+        spec,
+        baseline,
+        dict(
+            models=models,
+            thresholds=thresholds,
+            text_template=text_template,
+            face_model=face_model,
+            face_detector=face_detector,
+            classifiers=classifiers,
+            dtype=dtype,
+            strict_copies=strict_copies,
+            gate=gate,
+            device=device,
+            batch_size=batch_size,
+        ),
+    )
     return run_batch(
-        _task(task),
+        spec,
         Path(submissions),
         Path(data),
         Path(out),
         options,
+        Resources.with_cache(cache),
         Path(roster) if roster else None,
         engine,
         html=html,

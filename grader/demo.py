@@ -12,10 +12,10 @@ from rich.console import Console
 
 from grader.cache import EmbeddingCache
 from grader.errors import ExitCode, UsageError
+from grader.grading import GradeOptions, Resources, grade
 from grader.paths import cache_dir, fixtures_dir
 from grader.progress import rich_progress
 from grader.report import render
-from grader.runner import GradeOptions, grade
 from grader.tasks import load_task
 
 
@@ -57,9 +57,8 @@ def run_demo(name: str, out: Console, err: Console, html: Path | None = None) ->
     if name not in DEMOS:
         raise UsageError(f"no demo for {name!r}; demos: {', '.join(DEMOS)}")
     task, submission, data, options = DEMOS[name](out)
-    options.cache = EmbeddingCache()
     with rich_progress(err) as progress:
-        result = grade(task, submission, data, options, progress)
+        result = grade(task, submission, data, options, progress, Resources(EmbeddingCache()))
     render(result, out, per_image=True)
     if html is not None:
         from grader.report.html import write_html

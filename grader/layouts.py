@@ -25,8 +25,9 @@ class Job:
     category: str = ""
 
 
-# (layout spec, submission folder, data folder) -> (per-subject inputs, problems)
-Scanner = Callable[[Any, Path, Path], tuple[list, list]]
+# (layout spec, submission folder, data folder, grader.submission.files.ScanContext) -> (per-subject inputs,
+# problems). The context is handed on to list_images and check_image, which read through it.
+Scanner = Callable[[Any, Path, Path, Any], tuple[list, list]]
 # (layout spec, data folder, prompt template or None, unique token or None) -> jobs
 Planner = Callable[[Any, Path, "str | None", "str | None"], list[Job]]
 

@@ -22,7 +22,7 @@ from grader.problems import Problem, Severity
 from grader.result import ModelInfo
 from grader.rules import ImageScores, MetricSettings, Rule, RuleInput
 from grader.specs import Candidates, EncoderSpecBase, LayoutBase, OneSubjectLayout, Strict
-from grader.submission.files import SubjectInput, list_images
+from grader.submission.files import ScanContext, SubjectInput, check_image, list_images
 
 __all__ = [
     "BuildContext",
@@ -43,9 +43,11 @@ __all__ = [
     "ProgressCallback",
     "Rule",
     "RuleInput",
+    "ScanContext",
     "Severity",
     "Status",
     "Strict",
     "SubjectInput",
+    "check_image",
     "list_images",
 ]

@@ -27,7 +27,7 @@ class Problem:
     file: str
     message: str
     subject: str | None = None
-    severity: Severity | str = Severity.ERROR
+    severity: Severity = Severity.ERROR
 
     def __post_init__(self) -> None:
-        self.severity = Severity(self.severity)
+        self.severity = Severity(self.severity)  # a plugin may still pass the word

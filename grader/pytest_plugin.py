@@ -1,11 +1,10 @@
 """pytest plugin: grade a submission once per session and gate on its scores.
 
-Options (or the ini keys in brackets): --grader-submission [grader_submission], --grader-task [grader_task],
---grader-data [grader_data], --grader-baseline [grader_baseline], --grader-models [grader_models],
---grader-threshold [grader_threshold], --grader-text-template [grader_text_template], --grader-classifier
-[grader_classifier], --grader-face-model [grader_face_model], --grader-face-detector [grader_face_detector],
---grader-compare [grader_compare], --grader-tolerance [grader_tolerance], --grader-min-probability
-[grader_min_probability]. With --grader-compare a test ``t2i-grader::no-regression`` is added that fails when a
+Options (or the ini keys ``grader_<name>``): --grader-submission, --grader-task, --grader-data, --grader-baseline,
+--grader-models, --grader-threshold, --grader-text-template, --grader-classifier, --grader-face-model,
+--grader-face-detector, --grader-dtype, --grader-device, --grader-batch-size, --grader-gate,
+--grader-strict-copies (the grading options of ``grader check``), --grader-compare, --grader-tolerance,
+--grader-min-probability. With --grader-compare a test ``t2i-grader::no-regression`` is added that fails when a
 score drops by more than the tolerance; with --grader-min-probability a test ``t2i-grader::passes`` that fails
 unless every subject meets the tier's lines in at least that share of bootstrap resamples of its images.
 """
@@ -33,6 +32,11 @@ _OPTIONS = {
     "threshold": "METRIC=VALUE[,METRIC=VALUE]: a line for every subject (tier 'custom')",
     "text_template": "CLIP text template instead of the task's",
     "classifier": "SUBJECT=CHECKPOINT[,SUBJECT=CHECKPOINT]: digit classifiers (dlcv2024-hw2-p1)",
+    "dtype": "fp32 (as the courses) or bf16 (faster on CPUs with bf16; moves scores)",
+    "device": "torch device for the encoders, e.g. cuda:0 (default: cuda if present, else cpu)",
+    "batch_size": "images per forward pass",
+    "gate": "a gate file from 'grader calibrate': grade against its lines (tier 'calibrated')",
+    "strict_copies": "yes: a copy of a reference or a duplicate image is a problem, not only a flag",
 }
 _RESULT = pytest.StashKey[GradeResult]()
 # Grading modules (torch, transformers) load only when a test asks for a grade, not at every pytest start.
@@ -68,10 +72,9 @@ def _list(config: pytest.Config, name: str) -> list[str]:
 
 def session_result(config: pytest.Config) -> GradeResult:
     """The session's one grade of the configured submission."""
-    from grader.cache import EmbeddingCache
     from grader.errors import GraderError
+    from grader.grading import GradeOptions, Resources, grade
     from grader.options import key_values
-    from grader.runner import GradeOptions, grade
     from grader.tasks import load_task
 
     if _RESULT in config.stash:
@@ -83,24 +86,30 @@ def session_result(config: pytest.Config) -> GradeResult:
             "keys) to use grader_result",
             pytrace=False,
         )
-    try:
-        thresholds = {k: float(v) for k, v in key_values(_list(config, "threshold"), "--grader-threshold").items()}
-        classifiers = key_values(_list(config, "classifier"), "--grader-classifier")
-    except (GraderError, ValueError) as exc:
-        raise pytest.UsageError(f"t2i-grader: {exc}") from None
-    options = GradeOptions(
-        tier=_setting(config, "baseline"),
-        models_dir=_path(config, "models"),
-        face_model=_setting(config, "face_model"),
-        face_detector=_setting(config, "face_detector"),
-        text_template=_setting(config, "text_template"),
-        thresholds=thresholds,
-        classifiers={k: _resolve(config, v) for k, v in classifiers.items()},
-        cache=EmbeddingCache(),  # re-runs after an unrelated change cost no model time
-    )
     task_path = config.rootpath / task if task.endswith((".yaml", ".yml")) else None
     try:
-        result = grade(load_task(str(task_path or task)), submission, data, options)
+        spec = load_task(str(task_path or task))
+        classifiers = key_values(_list(config, "classifier"), "--grader-classifier")
+        options = GradeOptions.build(
+            baseline=_setting(config, "baseline"),
+            models=_path(config, "models"),
+            face_model=_setting(config, "face_model"),
+            face_detector=_setting(config, "face_detector"),
+            text_template=_setting(config, "text_template"),
+            thresholds=_list(config, "threshold"),
+            classifiers={k: _resolve(config, v) for k, v in classifiers.items()},
+            dtype=_setting(config, "dtype"),
+            device=_setting(config, "device"),
+            batch_size=_setting(config, "batch_size"),
+            gate=_path(config, "gate"),
+            task=spec.name,
+            strict_copies=(_setting(config, "strict_copies") or "").lower() in ("1", "yes", "true"),
+        )
+    except GraderError as exc:
+        raise pytest.UsageError(f"t2i-grader: {exc}") from None
+    try:
+        # The user cache: re-runs after an unrelated change cost no model time.
+        result = grade(spec, submission, data, options, resources=Resources.with_cache(True))
     except GraderError as exc:
         pytest.fail(f"t2i-grader could not grade {submission}: {exc}", pytrace=False)
     except Exception as exc:  # exit code 4 on the command line: one line, no traceback of the grader's

@@ -14,10 +14,10 @@ from pathlib import Path
 from rich.console import Console
 
 from grader.errors import GraderError
+from grader.grading import GradeOptions, Resources, grade
 from grader.progress import ProgressReporter, SilentProgress
 from grader.report import render
 from grader.result import GradeResult
-from grader.runner import GradeOptions, grade
 from grader.tasks.schema import Task
 
 
@@ -70,12 +70,14 @@ def watch(
     progress: ProgressReporter | None = None,
     stop: threading.Event | None = None,
     changes: Iterable[set] | None = None,
+    resources: Resources | None = None,
 ) -> GradeResult:
     """Grade, then re-grade on every change until ``stop`` is set (or Ctrl-C); returns the last result."""
     from watchfiles import watch as watch_files
 
-    options.encoder_pool = {} if options.encoder_pool is None else options.encoder_pool  # models stay loaded
-    result = grade(task, submission, data, options, progress or SilentProgress())
+    given = resources or Resources()
+    kept = Resources(given.cache, {} if given.encoder_pool is None else given.encoder_pool)  # models stay loaded
+    result = grade(task, submission, data, options, progress or SilentProgress(), kept)
     render(result, out)
     out.print(f"[bold]watching {submission}[/] for changed images (Ctrl-C to stop)", highlight=False)
     extensions = {e.lower() for e in task.layout.extensions}
@@ -87,7 +89,7 @@ def watch(
                 continue
             out.rule(f"changed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}")
             try:
-                latest = grade(task, submission, data, options, SilentProgress())
+                latest = grade(task, submission, data, options, SilentProgress(), kept)
             except GraderError as exc:
                 out.print(f"[red]could not grade:[/] {exc}", highlight=False)
                 continue

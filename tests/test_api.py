@@ -9,9 +9,9 @@ import sys
 
 import grader
 from grader import api
+from grader.grading import GradeOptions
+from grader.grading import grade as run_grade
 from grader.paths import fixtures_dir
-from grader.runner import GradeOptions
-from grader.runner import grade as run_grade
 from grader.tasks import load_task
 from grader.testing.classroom import build_class
 

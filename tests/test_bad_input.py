@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from grader.errors import ExitCode, InputError
+from grader.grading import GradeOptions, grade
 from grader.result import Verdict
-from grader.runner import GradeOptions, grade
 from grader.tasks import load_task
 from tests.test_cli import check
 

@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 
 from grader.cache import EmbeddingCache
 from grader.cli import app
-from grader.runner import GradeOptions, grade
+from grader.grading import GradeOptions, Resources, grade
 from grader.tasks import load_task
 
 
 def _grade(root: Path, models: Path, cache: EmbeddingCache | None, dtype: str | None = None):
-    options = GradeOptions(models_dir=models, cache=cache, dtype=dtype)
-    return grade(load_task("ml2025-hw10"), root / "submission", root / "data", options)
+    options = GradeOptions(models_dir=models, dtype=dtype)
+    return grade(load_task("ml2025-hw10"), root / "submission", root / "data", options, resources=Resources(cache))
 
 
 def _scores(result) -> list[dict]:
@@ -69,18 +69,18 @@ def test_a_file_that_is_not_a_database_is_set_aside(tmp_path):
 
 def test_overwritten_pages_move_the_cache_aside_and_the_grade_runs_cold(ml2025, tiny_models, tmp_path):
     path = tmp_path / "embeddings.sqlite"
-    options = GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(path))
+    options, resources = GradeOptions(models_dir=tiny_models), Resources(EmbeddingCache(path))
     task = load_task("ml2025-hw10")
-    first = grade(task, ml2025 / "submission", ml2025 / "data", options)
-    options.cache.close()
+    first = grade(task, ml2025 / "submission", ml2025 / "data", options, resources=resources)
+    resources.cache.close()
     data = bytearray(path.read_bytes())
     for start in range(4096, len(data), 8192):  # overwrite every other page after the header
         data[start : start + 4096] = b"\xff" * len(data[start : start + 4096])
     path.write_bytes(bytes(data))
     for part in tmp_path.glob("embeddings.sqlite-*"):
         part.unlink()
-    damaged = GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(path))
-    again = grade(task, ml2025 / "submission", ml2025 / "data", damaged)
+    damaged = Resources(EmbeddingCache(path))
+    again = grade(task, ml2025 / "submission", ml2025 / "data", options, resources=damaged)
     for a, b in zip(_scores(again), _scores(first), strict=True):
         assert a == pytest.approx(b, abs=1e-4)
     (aside,) = [p for p in tmp_path.glob("embeddings.sqlite.corrupt-*") if not p.name.endswith(("-wal", "-shm"))]

@@ -67,7 +67,7 @@ def _main_when_grading_raises(error: BaseException, monkeypatch, capsys, models)
     def failing(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr("grader.runner.grade", failing)
+    monkeypatch.setattr("grader.grading.grade", failing)
     argv = ["grader", "check", str(ROOT / "submission"), "--task", "ml2025-hw10", "--data", str(ROOT / "data")]
     monkeypatch.setattr(sys, "argv", [*argv, "--models", str(models)])
     with pytest.raises(SystemExit) as exit_info:
@@ -144,12 +144,13 @@ def test_face_choices_are_the_names_deepface_knows():
 
 
 def test_device_and_batch_size_reach_the_encoders(tiny_models, tmp_path):
-    from grader.runner import GradeOptions, _build_encoders
+    from grader.grading import GradeOptions, Resources
+    from grader.grading.encoding import build_encoders
     from grader.tasks import load_task
 
     task = load_task("ml2025-hw10")
     options = GradeOptions(models_dir=tiny_models, device="cpu", batch_size=3)
-    encoders = _build_encoders(task, options)
+    encoders = build_encoders(task, options, Resources())
     built = [e.encoder for e in encoders.values()]
     assert {str(e.device) for e in built} == {"cpu"} and {e.batch_size for e in built} == {3}
     res = _check(tiny_models, "--device", "cpu", "--batch-size", "0")

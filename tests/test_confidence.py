@@ -12,9 +12,9 @@ from scipy import stats
 from grader import confidence
 from grader.assertions import assert_passes
 from grader.cache import EmbeddingCache
+from grader.grading import GradeOptions, Resources, grade
+from grader.grading.scores import select_top_k
 from grader.report.console import render
-from grader.runner import GradeOptions, grade
-from grader.scoring import select_top_k
 from grader.tasks import load_task
 from grader.tasks.schema import Selection
 
@@ -105,10 +105,11 @@ def graded(tmp_path_factory, tiny_models):
     root = fixtures_dir() / "ml2025-hw10"
     cache = EmbeddingCache(tmp_path_factory.mktemp("cache") / "e.sqlite")
     task = load_task("ml2025-hw10")
-    first = grade(task, root / "submission", root / "data", GradeOptions(models_dir=tiny_models, cache=cache))
+    resources = Resources(cache)
+    first = grade(task, root / "submission", root / "data", GradeOptions(models_dir=tiny_models), resources=resources)
     line = first.subjects[0].metrics["dino"].value
-    options = GradeOptions(models_dir=tiny_models, cache=cache, thresholds={"dino": line})
-    return grade(task, root / "submission", root / "data", options)
+    options = GradeOptions(models_dir=tiny_models, thresholds={"dino": line})
+    return grade(task, root / "submission", root / "data", options, resources=resources)
 
 
 def test_a_mean_on_its_line_is_borderline_with_about_even_odds(graded):

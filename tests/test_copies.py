@@ -12,9 +12,9 @@ from PIL import Image, ImageOps
 from grader.cache import EmbeddingCache
 from grader.copies import Looks, duplicates
 from grader.fingerprints import INSETS, VisualHash, hamming, visual_hash
+from grader.grading import GradeOptions, Resources, grade
 from grader.result import Verdict
 from grader.rules import RULES, RuleInput
-from grader.runner import GradeOptions, grade
 from grader.submission.files import SubjectInput
 from grader.tasks import load_task
 
@@ -80,12 +80,12 @@ def test_strict_copies_makes_each_copy_a_problem(copied, tiny_models):
 
 def test_a_regrade_finds_copies_from_the_cache_without_decoding(copied, tiny_models, tmp_path, decodes):
     cache = EmbeddingCache(tmp_path / "c.sqlite")
-    options = GradeOptions(models_dir=tiny_models, cache=cache)
+    options, resources = GradeOptions(models_dir=tiny_models), Resources(cache)
     task = load_task("ml2025-hw10")
-    first = _flags(grade(task, copied / "submission", copied / "data", options))
+    first = _flags(grade(task, copied / "submission", copied / "data", options, resources=resources))
     assert decodes and set(decodes.values()) == {1}
     decodes.clear()
-    assert _flags(grade(task, copied / "submission", copied / "data", options)) == first
+    assert _flags(grade(task, copied / "submission", copied / "data", options, resources=resources)) == first
     assert not decodes
 
 
@@ -151,7 +151,8 @@ def test_copy_line_flags_images_close_to_a_reference_with_the_tasks_own_model(ml
     on_test_models = grade(load_task(str(path)), ml2025 / "submission", ml2025 / "data", options)
     assert not any(f.startswith("copy of") for i in on_test_models.images for f in i.flags)  # no line for them
 
-    monkeypatch.setattr("grader.runner._is_test_model", lambda embeddings: False)
+    monkeypatch.setattr("grader.grading.encoding.is_test_model", lambda embeddings: False)
+    monkeypatch.setattr("grader.grading.flags.is_test_model", lambda embeddings: False)
     result = grade(load_task(str(path)), ml2025 / "submission", ml2025 / "data", options)
     first = result.images[0]
     assert _flags(result)[first.file] == [

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from grader.errors import InputError
+from grader.grading import GradeOptions, grade
 from grader.images import decode
-from grader.runner import GradeOptions, grade
 from grader.tasks import load_task
 
 

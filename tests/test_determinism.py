@@ -6,15 +6,16 @@ import shutil
 from pathlib import Path
 
 from grader.cache import EmbeddingCache
+from grader.grading import GradeOptions, Resources, grade
 from grader.paths import fixtures_dir
-from grader.runner import GradeOptions, grade
 from grader.tasks import load_task
 
 P3 = fixtures_dir() / "courses" / "dlcv2024-hw2-p3"
 
 
-def _p3(submission: Path, options: GradeOptions):
-    return grade(load_task("dlcv2024-hw2-p3"), submission, P3 / "hw2_data" / "textual_inversion", options)
+def _p3(submission: Path, options: GradeOptions, resources: Resources | None = None):
+    data = P3 / "hw2_data" / "textual_inversion"
+    return grade(load_task("dlcv2024-hw2-p3"), submission, data, options, resources=resources)
 
 
 def _numbers(result) -> tuple:
@@ -30,8 +31,8 @@ def test_cold_twice_and_warm_give_identical_numbers(tiny_models, tmp_path):
     cold = [_numbers(_p3(P3 / "output", GradeOptions(models_dir=tiny_models))) for _ in range(2)]
     assert cold[0] == cold[1]
     cache = EmbeddingCache(tmp_path / "c.sqlite")
-    _p3(P3 / "output", GradeOptions(models_dir=tiny_models, cache=cache))
-    warm = _p3(P3 / "output", GradeOptions(models_dir=tiny_models, cache=cache))
+    _p3(P3 / "output", GradeOptions(models_dir=tiny_models), Resources(cache))
+    warm = _p3(P3 / "output", GradeOptions(models_dir=tiny_models), Resources(cache))
     assert sum(warm.settings["embeddings_computed"].values()) == 0
     assert _numbers(warm) == cold[0]
 

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.encoders.classifier import LeNet
-from grader.metrics.classification import classification_summary
 from grader.encoders.preprocess import resize_crop
+from grader.grading import GradeOptions, grade
+from grader.metrics.classification import classification_summary
 from grader.result import Verdict
-from grader.runner import GradeOptions, grade
 from grader.tasks import available_tasks, load_task
 from grader.testing.dlcv import build_ddim, build_digits, build_dreambench, build_textual_inversion, build_zero_shot
 

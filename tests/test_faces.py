@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.faces.weights import grader_deepface_home
+from grader.grading import GradeOptions, grade
 from grader.result import Verdict
-from grader.runner import GradeOptions, grade
 from grader.tasks import available_tasks, load_task
 from grader.testing.faces import build_face_identity, build_genai2024_fixture
 

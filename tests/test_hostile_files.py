@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from grader.runner import GradeOptions, grade
+from grader.grading import GradeOptions, Resources, grade
 from grader.tasks import load_task
 
 
@@ -98,7 +98,8 @@ def test_an_interrupted_grade_leaves_a_valid_cache_and_the_next_run_resumes(ml20
             load_task("ml2025-hw10"),
             ml2025 / "submission",
             ml2025 / "data",
-            GradeOptions(models_dir=tiny_models, cache=cache),
+            GradeOptions(models_dir=tiny_models),
+            resources=Resources(cache),
         )
 
     cache_path = tmp_path / "c.sqlite"

@@ -11,8 +11,8 @@ import transformers
 from PIL import Image
 
 from grader.encoders.base import projected
+from grader.grading import GradeOptions, grade
 from grader.images import open_rgb
-from grader.runner import GradeOptions, grade
 from grader.tasks import load_task
 
 TRANSFORMERS_5 = int(transformers.__version__.split(".")[0]) >= 5

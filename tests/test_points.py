@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grader.grading.points import course_points
 from grader.result import MetricResult, SubjectResult, Verdict
-from grader.runner import course_points
 from grader.tasks import load_task
 
 
@@ -48,7 +48,7 @@ def test_tasks_without_points_give_none():
 
 def test_points_over_resamples_follow_the_bands_and_the_gates():
     from grader.confidence import RESAMPLES
-    from grader.runner import points_probabilities
+    from grader.grading.points import points_probabilities
 
     n = RESAMPLES
     half = n // 2

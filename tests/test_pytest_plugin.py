@@ -82,7 +82,7 @@ def test_missing_configuration_is_a_clear_error(pytester: pytest.Pytester):
 def test_compare_adds_a_regression_test(configured: pytest.Pytester, ml2025: Path, tiny_models: Path, tmp_path: Path):
     configured.makepyfile("def test_graded(grader_result):\n    assert grader_result.subjects\n")
     # Grade once to get the real scores, then write a "previous" result in which one score was higher.
-    from grader.runner import GradeOptions, grade
+    from grader.grading import GradeOptions, grade
     from grader.tasks import load_task
 
     current = grade(
@@ -138,7 +138,7 @@ def test_lower_is_better_drops_the_other_way(tmp_path: Path):
 def test_tiny_model_fixtures_serve_users_tests(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
-        from grader.runner import GradeOptions, grade
+        from grader.grading import GradeOptions, grade
         from grader.tasks import load_task
 
         def test_grades_on_test_models(grader_tiny_models, grader_ml2025_fixture):

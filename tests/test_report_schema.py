@@ -7,9 +7,9 @@ from pathlib import Path
 
 import jsonschema
 
+from grader.grading import GradeOptions, grade
 from grader.paths import fixtures_dir
 from grader.report.json_schema import report_schema
-from grader.runner import GradeOptions, grade
 from grader.tasks import load_task
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "docs" / "report.schema.json"

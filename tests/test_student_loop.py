@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from grader.cache import EmbeddingCache
-from grader.runner import GradeOptions, grade
+from grader.grading import GradeOptions, Resources, grade
 from grader.tasks import available_tasks, load_task
 from grader.watch import watch
 
@@ -41,7 +41,7 @@ def test_a_cached_regrade_imports_no_model_library(ml2025, tiny_models, tmp_path
     warm = _cli(args, tmp_path / "cache", importtime=True)
     assert warm.returncode == cold.returncode
     imported = set(re.findall(r"import time:\s+\d+ \|\s+\d+ \|\s+([\w.]+)$", warm.stderr, re.MULTILINE))
-    assert "grader.runner" in imported  # the hook saw the grade's imports
+    assert "grader.grading.pipeline" in imported  # the hook saw the grade's imports
     assert not {m for m in imported if m.split(".")[0] in HEAVY}
     table = [line for line in warm.stdout.splitlines() if "object-" in line]
     assert table == [line for line in cold.stdout.splitlines() if "object-" in line]
@@ -75,16 +75,16 @@ def test_listing_tasks_again_skips_their_validation_until_a_file_changes(tmp_pat
 
 def test_a_cold_grade_decodes_each_image_once_and_a_cached_one_none(ml2025, tiny_models, tmp_path, decodes):
     task = load_task("ml2025-hw10")
-    options = GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(tmp_path / "e.sqlite"))
-    first = grade(task, ml2025 / "submission", ml2025 / "data", options)
+    options, resources = GradeOptions(models_dir=tiny_models), Resources(EmbeddingCache(tmp_path / "e.sqlite"))
+    first = grade(task, ml2025 / "submission", ml2025 / "data", options, resources=resources)
     files = [p.resolve() for folder in ("submission", "data/references") for p in (ml2025 / folder).rglob("*.*")]
     assert len(files) == 96  # 90 generated images (scanned, hashed, embedded by DINO and CLIP) and 6 references
     assert decodes == dict.fromkeys(files, 1)
     decodes.clear()
-    options.encoder_pool = {}
-    again = grade(task, ml2025 / "submission", ml2025 / "data", options)
+    resources.encoder_pool = {}
+    again = grade(task, ml2025 / "submission", ml2025 / "data", options, resources=resources)
     assert not decodes
-    assert not any(encoder.built for encoder in options.encoder_pool.values())
+    assert not any(encoder.built for encoder in resources.encoder_pool.values())
     assert [s.metrics["dino"].value for s in again.subjects] == [s.metrics["dino"].value for s in first.subjects]
 
 
@@ -100,10 +100,10 @@ def _wait_for(buffer: io.StringIO, text: str, seconds: float = 120) -> str:
 def test_watch_regrades_a_changed_image_and_says_what_moved(ml2025, tiny_models, tmp_path):
     buffer = io.StringIO()
     console = Console(file=buffer, width=200, force_terminal=False)
-    options = GradeOptions(models_dir=tiny_models, cache=EmbeddingCache(tmp_path / "e.sqlite"))
+    options, resources = GradeOptions(models_dir=tiny_models), Resources(EmbeddingCache(tmp_path / "e.sqlite"))
     stop = threading.Event()
     args = (load_task("ml2025-hw10"), ml2025 / "submission", ml2025 / "data", options, console)
-    worker = threading.Thread(target=watch, args=args, kwargs={"stop": stop}, daemon=True)
+    worker = threading.Thread(target=watch, args=args, kwargs={"stop": stop, "resources": resources}, daemon=True)
     worker.start()
     try:
         _wait_for(buffer, "watching")

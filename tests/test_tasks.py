@@ -97,7 +97,7 @@ def test_validate_and_schema_commands(tmp_path):
 
 
 def test_per_subject_lines_of_data_named_subjects_are_checked_at_grade_time(tmp_path, tiny_models):
-    from grader.runner import GradeOptions, grade
+    from grader.grading import GradeOptions, grade
     from grader.testing.dlcv import build_dreambench
 
     raw = yaml.safe_load(available_tasks()["dreambench"].read_text())

@@ -18,9 +18,9 @@ from grader.batch.overview import grade_rows, summary
 from grader.batch.shared import SharedPair, shared_images
 from grader.batch.students import Student, find_students
 from grader.errors import ExitCode, UsageError
+from grader.grading import GradeOptions, Resources
 from grader.progress import ClassProgress
 from grader.report.files import atomic_write, write_json
-from grader.runner import GradeOptions
 from grader.tasks.schema import Task
 
 __all__ = ["BatchResult", "run_batch"]
@@ -46,8 +46,10 @@ def _write_student(outcome: StudentOutcome, student: Student, out: Path, html: b
         write_json(outcome.result, path)
         if html and student.path is not None:
             from grader.report.html import write_html
+            from grader.submission import unpacked
 
-            write_html(outcome.result, out / f"{outcome.student}.html", student.path)
+            with unpacked(student.path) as root:  # graded elsewhere (a Ray worker): the page reads the files
+                write_html(outcome.result, out / f"{outcome.student}.html", root)
     else:
         record = {"student": outcome.student, "status": outcome.status, "exit_code": outcome.exit_code}
         atomic_write(path, json.dumps(record | {"error": outcome.error}, indent=2) + "\n")
@@ -59,6 +61,7 @@ def run_batch(
     data: Path,
     out: Path,
     options: GradeOptions,
+    resources: Resources | None = None,
     roster: Path | None = None,
     engine: str = "local",
     address: str | None = None,
@@ -75,12 +78,13 @@ def run_batch(
     outcomes = []
     reporter = progress or _Quiet()
     reporter.expect(len(students))
-    for outcome in ENGINES[engine](task, students, data, options, reporter, address=address):
+    resources = resources or Resources()
+    for outcome in ENGINES[engine](task, students, data, options, reporter, resources, address=address):
         outcomes.append(outcome)
         _write_student(outcome, by_id[outcome.student], out, html)
         reporter.student_done()
     results = {o.student: o.result for o in outcomes if o.result is not None}
-    shared = shared_images(results, options.cache)
+    shared = shared_images(results, resources.cache)
     rows = grade_rows(outcomes, shared)
     tier = next((r.tier for r in results.values()), options.tier or "")
     overview = summary(task.name, tier, outcomes, shared, notes)

@@ -7,14 +7,13 @@ files do not depend on the engine or on the order in which students finish.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
-from grader.batch.grading import INTERNAL_ERROR, NOT_GRADED, StudentOutcome, grade_student, portable, restored
+from grader.batch.grading import INTERNAL_ERROR, NOT_GRADED, StudentOutcome, grade_student
 from grader.batch.students import Student
 from grader.errors import ModelMissingError, UsageError
+from grader.grading import GradeOptions, Resources
 from grader.progress import ProgressReporter, SilentProgress
-from grader.runner import GradeOptions
 from grader.tasks.schema import Task
 
 RAY_INSTALL = "pip install 't2i-grader[ray]'"
@@ -22,22 +21,32 @@ Engine = Callable[..., Iterator[StudentOutcome]]
 
 
 def run_local(
-    task: Task, students: list[Student], data: Path, options: GradeOptions, progress: ProgressReporter, **_: object
+    task: Task,
+    students: list[Student],
+    data: Path,
+    options: GradeOptions,
+    progress: ProgressReporter,
+    resources: Resources,
+    **_: object,
 ) -> Iterator[StudentOutcome]:
     """One process, the models loaded once for the whole class (a shared encoder pool and cache)."""
-    options = replace(options, encoder_pool=options.encoder_pool if options.encoder_pool is not None else {})
+    shared = Resources(resources.cache, {} if resources.encoder_pool is None else resources.encoder_pool)
     for student in students:
-        yield grade_student(task, student, data, options, progress)
+        yield grade_student(task, student, data, options, progress, shared)
 
 
 class _Grader:
     """A Ray actor: holds the models once and grades the students sent to it, one after another."""
 
     def __init__(self, task: Task, data: Path, options: GradeOptions, cache_path: Path | None) -> None:
-        self.task, self.data, self.options = task, data, restored(options, cache_path)
+        from grader.cache import EmbeddingCache
+
+        self.task, self.data, self.options = task, data, options
+        # Its own connection to the class's cache, and its own models, loaded once.
+        self.resources = Resources(EmbeddingCache(cache_path) if cache_path else None, {})
 
     def grade(self, student: Student) -> StudentOutcome:
-        return grade_student(self.task, student, self.data, self.options, SilentProgress())
+        return grade_student(self.task, student, self.data, self.options, SilentProgress(), self.resources)
 
 
 def run_ray(
@@ -46,6 +55,7 @@ def run_ray(
     data: Path,
     options: GradeOptions,
     progress: ProgressReporter,
+    resources: Resources,
     address: str | None = None,
     workers: int | None = None,
 ) -> Iterator[StudentOutcome]:
@@ -62,10 +72,10 @@ def run_ray(
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0))
         count = max(1, min(workers or gpus or int(resources.get("CPU", 1)), len(students)))
-        shipped, cache_path = portable(options)
+        cache_path = resources.cache.path if resources.cache else None  # the options travel as they are
         remote = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_restarts=2, max_task_retries=2)
         actor = remote(_Grader)
-        graders = [actor.remote(task, data, shipped, cache_path) for _ in range(count)]
+        graders = [actor.remote(task, data, options, cache_path) for _ in range(count)]
         pending = {graders[i % count].grade.remote(s): s for i, s in enumerate(students)}
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)

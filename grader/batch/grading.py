@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.batch.students import Student
-from grader.cache import EmbeddingCache
 from grader.errors import ExitCode, GraderError, ModelMissingError
+from grader.grading import GradeOptions, Resources, grade
 from grader.progress import ProgressReporter
 from grader.result import GradeResult
-from grader.runner import GradeOptions, grade
 from grader.tasks.schema import Task
 
 INTERNAL_ERROR = int(ExitCode.INTERNAL_ERROR)  # an unexpected failure while grading this student
@@ -39,14 +38,14 @@ class StudentOutcome:
 
 
 def grade_student(
-    task: Task, student: Student, data: Path, options: GradeOptions, progress: ProgressReporter
+    task: Task, student: Student, data: Path, options: GradeOptions, progress: ProgressReporter, resources: Resources
 ) -> StudentOutcome:
     """Grade one entry; a broken one becomes a row with its problem. A missing model stops the class: every
     student would fail the same way."""
     if student.path is None:
         return StudentOutcome(student.id, MISSING, None, error="on the roster, nothing submitted")
     try:
-        result = grade(task, student.path, data, options, progress)
+        result = grade(task, student.path, data, options, progress, resources)
     except ModelMissingError:
         raise
     except GraderError as exc:
@@ -59,12 +58,3 @@ def grade_student(
     problems = [p for p in result.all_problems if p.severity == "error"]
     error = "" if status == GRADED else "; ".join(f"{p.file}: {p.message}" for p in problems[:3])
     return StudentOutcome(student.id, status, int(result.exit_code), result, error)
-
-
-def portable(options: GradeOptions) -> tuple[GradeOptions, Path | None]:
-    """Options that can travel to another process (no open cache, no loaded models), and the cache's path."""
-    return replace(options, cache=None, encoder_pool=None), options.cache.path if options.cache else None
-
-
-def restored(options: GradeOptions, cache_path: Path | None) -> GradeOptions:
-    return replace(options, cache=EmbeddingCache(cache_path) if cache_path else None, encoder_pool={})

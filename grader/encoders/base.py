@@ -12,11 +12,11 @@ import transformers
 from PIL import Image
 
 from grader.encoders.fingerprints import hub_model_info, transformers_fingerprint
+from grader.encoders.preprocess import check_resizable, resize_crop
 from grader.encoders.specs import TransformersEncoder
 from grader.errors import ModelMissingError
 from grader.images import DecodedImage
 from grader.models import ResolvedModel
-from grader.encoders.preprocess import check_resizable, resize_crop
 from grader.reading import ReadsDecoded, batched, prefetch
 from grader.result import ModelInfo
 

@@ -15,10 +15,10 @@ from torch import nn
 
 from grader.encoders import ProgressCallback
 from grader.encoders.base import batched
+from grader.encoders.preprocess import check_resizable, resize_short_edge, to_normalized_tensor
 from grader.encoders.specs import ClassifierEncoder
 from grader.errors import ModelMissingError
 from grader.images import DecodedImage
-from grader.encoders.preprocess import check_resizable, resize_short_edge, to_normalized_tensor
 from grader.reading import ReadsDecoded
 from grader.result import ModelInfo
 

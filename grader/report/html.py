@@ -186,13 +186,12 @@ def render_html(result: GradeResult, root: Path) -> str:
     )
 
 
-def write_html(result: GradeResult, path: Path, submission: Path) -> None:
-    """Write the page for ``result`` of ``submission`` (a folder, or a zip unpacked again for its thumbnails)."""
+def write_html(result: GradeResult, path: Path, root: Path) -> None:
+    """Write the page for ``result``, whose images are read from ``root``: the submission folder as graded (a
+    zip's unpacked folder, which the caller keeps until the page is written)."""
     from grader.report.files import atomic_write
-    from grader.submission import unpacked
 
-    with unpacked(submission) as root:
-        atomic_write(path, render_html(result, root))
+    atomic_write(path, render_html(result, root))
 
 
 def notebook_html(result: GradeResult) -> str:

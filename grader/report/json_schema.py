@@ -50,7 +50,8 @@ def report_schema() -> dict[str, Any]:
     schema = TypeAdapter(GradeResult).json_schema(mode="serialization")
     _close(schema, _DERIVED["GradeResult"])
     for name, definition in schema["$defs"].items():
-        _close(definition, _DERIVED.get(name, {}))
+        if "properties" in definition:  # objects; enumerations (severities) are closed already
+            _close(definition, _DERIVED.get(name, {}))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"t2i-grader report, schema version {SCHEMA_VERSION}"
     return schema

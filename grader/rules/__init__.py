@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from grader.problems import Problem
 from grader.registry import Registry
 
 if TYPE_CHECKING:
@@ -33,10 +34,18 @@ class MetricSettings(Protocol):
 
 @dataclass
 class ImageScores:
-    """Scores aligned with the subject's images (NaN: left out), plus per-image details (e.g. predictions)."""
+    """What a rule found for one subject: scores aligned with the subject's images (NaN: left out; None: the
+    subject cannot be scored on this metric), per-image details (e.g. predictions), and the problems and notes
+    the rule has to report (a rule never changes its inputs)."""
 
-    values: np.ndarray
+    values: np.ndarray | None
     details: list[dict[str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # of the subject's files or data
+    notes: list[str] = field(default_factory=list)  # report-wide, e.g. a text cut to the token limit
+
+    @classmethod
+    def unscorable(cls, *problems: Problem) -> ImageScores:
+        return cls(None, problems=list(problems))
 
 
 @dataclass
@@ -48,7 +57,6 @@ class RuleInput:
     embeddings: Any  # grader.embeddings.Embeddings of the metric's encoder
     has_face: np.ndarray | None  # per image, when the task has a face encoder
     meta_file: str  # the data file problems with the subject's fields are reported against
-    notes: list[str]  # report-wide notes the rule may add to
 
 
 @dataclass(frozen=True)

@@ -12,21 +12,22 @@ from grader.problems import Problem
 from grader.rules import RULES, ImageScores, Rule, RuleInput
 
 
-def subject_texts(rin: RuleInput) -> list[str] | None:
-    """The metric's text for each image, or None (and a problem) when the template needs a missing field."""
+def subject_texts(rin: RuleInput) -> list[str] | Problem:
+    """The metric's text for each image, or the problem when the template needs a missing field."""
     subject, template = rin.subject, rin.metric.text_template or ""
     try:
         return [template.format(**subject.fields_of(i)) for i in range(len(subject.images))]
     except (KeyError, IndexError) as exc:
         message = f"{subject.subject}: text template {template!r} needs field {exc}"
-        subject.problems.append(Problem(rin.meta_file, message, subject.subject))
-        return None
+        return Problem(rin.meta_file, message, subject.subject)
 
 
-def note_long_texts(rin: RuleInput, texts: list[str]) -> None:
-    """Call after the texts were embedded: notes each one that was cut to the encoder's token limit."""
-    for text, limit in rin.embeddings.truncated(texts):
-        rin.notes.append(f"{rin.subject.subject}: text over {limit} tokens, cut to the limit: {text!r}")
+def long_text_notes(rin: RuleInput, texts: list[str]) -> list[str]:
+    """After the texts were embedded: a note for each one that was cut to the encoder's token limit."""
+    return [
+        f"{rin.subject.subject}: text over {limit} tokens, cut to the limit: {text!r}"
+        for text, limit in rin.embeddings.truncated(texts)
+    ]
 
 
 def _kept(rin: RuleInput) -> np.ndarray:
@@ -75,14 +76,13 @@ def _text_similarity(rin: RuleInput) -> ImageScores | None:
     if not keep.any():
         return ImageScores(values)
     texts = subject_texts(rin)
-    if texts is None:
-        return None
+    if isinstance(texts, Problem):
+        return ImageScores.unscorable(texts)
     details = [{"text": t} for t in texts]  # the text each image was scored against, for the reports
     texts = [t for t, k in zip(texts, keep, strict=True) if k]
     generated = rin.embeddings.of([p for p, k in zip(rin.subject.images, keep, strict=True) if k])
     values[keep] = text_similarity(generated, rin.embeddings.texts(texts))
-    note_long_texts(rin, texts)
-    return ImageScores(values, details)
+    return ImageScores(values, details, notes=long_text_notes(rin, texts))
 
 
 def _faceless(rin: RuleInput) -> ImageScores:
@@ -106,11 +106,10 @@ def _zero_shot(rin: RuleInput) -> ImageScores:
     ids = sorted(subject.label_names, key=lambda x: (len(x), x))
     texts = [(rin.metric.text_template or "").format(label=subject.label_names[i], id=i) for i in ids]
     best, probabilities = zero_shot_predict(rin.embeddings.of(subject.images), rin.embeddings.texts(texts))
-    note_long_texts(rin, texts)
     predicted = [ids[b] for b in best]
     p_true = [f"{float(probabilities[n, ids.index(t)]):.4f}" for n, t in enumerate(subject.labels)]
     details = _label_details(subject.labels, predicted, p_true, subject.label_names)
-    return ImageScores(_correct(predicted, subject.labels), details)
+    return ImageScores(_correct(predicted, subject.labels), details, notes=long_text_notes(rin, texts))
 
 
 def _classifier(rin: RuleInput) -> ImageScores:
@@ -125,14 +124,15 @@ def _classifier(rin: RuleInput) -> ImageScores:
 def _pixel_mse(rin: RuleInput) -> ImageScores:
     subject = rin.subject
     values = np.full(len(subject.images), np.nan)
+    problems = []
     for i, (image, reference) in enumerate(zip(subject.images, subject.pairs, strict=True)):
         a, b = rin.embeddings.by_path[image], rin.embeddings.by_path[reference]
         if a.shape != b.shape:
             message = f"is {a.shape[1]}x{a.shape[0]}, its reference {reference.name} is {b.shape[1]}x{b.shape[0]}"
-            subject.problems.append(Problem(str(image), message, subject.subject))
+            problems.append(Problem(str(image), message, subject.subject))
             continue
         values[i] = float(np.mean((a - b) ** 2))
-    return ImageScores(values)
+    return ImageScores(values, problems=problems)
 
 
 def _cosine_conventions(values: np.ndarray) -> dict[str, float]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.errors import InputError
-from grader.problems import Problem
+from grader.problems import Problem, Severity
 
 
 def _marked(folder: Path, markers: list[str]) -> bool:
@@ -30,7 +30,7 @@ def find_data_root(data_dir: Path, markers: list[str]) -> tuple[Path, list[Probl
         return data_dir, []
     held = " and ".join(m for m in markers if (found[0] / m).exists())
     note = f"data read from {found[0]} (the folder inside {data_dir} that holds {held})"
-    return found[0], [Problem(str(found[0]), note, None, "note")]
+    return found[0], [Problem(str(found[0]), note, None, Severity.NOTE)]
 
 
 def first_existing(data_dir: Path, candidates: list[str]) -> Path:

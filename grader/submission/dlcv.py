@@ -9,10 +9,18 @@ from pydantic import Field
 
 from grader.errors import InputError
 from grader.layouts import LAYOUTS, Job, LayoutKind
-from grader.problems import Problem
+from grader.problems import Problem, Severity
 from grader.specs import Candidates, LayoutBase, OneSubjectLayout
 from grader.submission.data_root import first_existing
-from grader.submission.files import SubjectInput, image_folder, list_images, read_json_object, reference_folder
+from grader.submission.files import (
+    PLAIN,
+    ScanContext,
+    SubjectInput,
+    image_folder,
+    list_images,
+    read_json_object,
+    reference_folder,
+)
 
 
 class PromptFoldersLayout(LayoutBase):
@@ -79,7 +87,9 @@ def concept_references(layout: PromptFoldersLayout, data_dir: Path, key: str, co
     return by_source, f"concept {key}: reference photos from {by_source} (src_image; there is no {by_key} folder)"
 
 
-def scan_prompt_folders(layout: PromptFoldersLayout, submission: Path, data_dir: Path):
+def scan_prompt_folders(
+    layout: PromptFoldersLayout, submission: Path, data_dir: Path, context: ScanContext = PLAIN
+) -> tuple[list[SubjectInput], list[Problem]]:
     """One subject per (concept, prompt): ``<key>/<prompt index>``, with that prompt's baseline as its lines."""
     input_path = data_dir / layout.input
     spec = read_json_object(input_path, "input file", "concept keys to their settings")
@@ -90,12 +100,12 @@ def scan_prompt_folders(layout: PromptFoldersLayout, submission: Path, data_dir:
         if missing:
             raise InputError(f"{input_path}: concept {key!r} lacks {', '.join(missing)}")
         folder, where = concept_references(layout, data_dir, key, concept)
-        refs, ref_problems = reference_folder(folder, layout.extensions, key)
-        notes.append(Problem(str(folder), where, None, "note"))
+        refs, ref_problems = reference_folder(folder, layout.extensions, key, context)
+        notes.append(Problem(str(folder), where, None, Severity.NOTE))
         for index, prompt in enumerate(concept["prompt"]):
             name = f"{key}/{index}"
             images, problems = image_folder(
-                submission / key / str(index), layout.extensions, name, layout.images_per_prompt
+                submission / key / str(index), layout.extensions, name, layout.images_per_prompt, context
             )
             try:
                 eval_text = concept["prompt_4_clip_eval"][index]
@@ -130,7 +140,9 @@ def _one_folder(layout: LabelledImagesLayout, submission: Path) -> Path:
     return inner if inner.is_dir() and not has_images else submission
 
 
-def scan_labelled_images(layout: LabelledImagesLayout, submission: Path, data_dir: Path):
+def scan_labelled_images(
+    layout: LabelledImagesLayout, submission: Path, data_dir: Path, context: ScanContext = PLAIN
+) -> tuple[list[SubjectInput], list[Problem]]:
     names: dict[str, str] = {}
     if layout.labels:
         raw = read_json_object(data_dir / layout.labels, "label file", "label ids to names")
@@ -141,7 +153,7 @@ def scan_labelled_images(layout: LabelledImagesLayout, submission: Path, data_di
         if not folder.is_dir():
             subjects.append(SubjectInput(name, {}, [], [], None, [], [Problem(str(folder), "folder missing", name)]))
             continue
-        images, problems = list_images(folder, layout.extensions, name)
+        images, problems = list_images(folder, layout.extensions, name, context=context)
         labels = [_label(p, layout.label_from) for p in images]
         if names:
             unknown = [p for p, label in zip(images, labels, strict=True) if label not in names]
@@ -157,12 +169,14 @@ def scan_labelled_images(layout: LabelledImagesLayout, submission: Path, data_di
     return subjects, []
 
 
-def scan_paired_folders(layout: PairedFoldersLayout, submission: Path, data_dir: Path):
+def scan_paired_folders(
+    layout: PairedFoldersLayout, submission: Path, data_dir: Path, context: ScanContext = PLAIN
+) -> tuple[list[SubjectInput], list[Problem]]:
     reference_dir = first_existing(data_dir, layout.reference_dir)
     if not reference_dir.is_dir():
         raise InputError(f"{reference_dir}: reference folder not found")
-    references, problems = list_images(reference_dir, layout.extensions, layout.subject)
-    generated, gen_problems = list_images(submission, layout.extensions, layout.subject)
+    references, problems = list_images(reference_dir, layout.extensions, layout.subject, context=context)
+    generated, gen_problems = list_images(submission, layout.extensions, layout.subject, context=context)
     problems += gen_problems
     by_stem = {p.stem: p for p in generated}
     images, pairs = [], []
@@ -176,7 +190,8 @@ def scan_paired_folders(layout: PairedFoldersLayout, submission: Path, data_dir:
             )
     extra = sorted(set(by_stem) - {r.stem for r in references})
     problems += [
-        Problem(str(by_stem[s]), "no reference image of that name; ignored", layout.subject, "warning") for s in extra
+        Problem(str(by_stem[s]), "no reference image of that name; ignored", layout.subject, Severity.WARNING)
+        for s in extra
     ]
     subject = SubjectInput(layout.subject, {}, [], images, len(references), [], problems, pairs=pairs)
     return [subject], []

@@ -16,9 +16,9 @@ from pydantic import Field
 
 from grader.errors import InputError
 from grader.layouts import LAYOUTS, Job, LayoutKind
-from grader.problems import Problem
+from grader.problems import Problem, Severity
 from grader.specs import LayoutBase
-from grader.submission.files import SubjectInput, image_folder, read_json_object, reference_folder
+from grader.submission.files import PLAIN, ScanContext, SubjectInput, image_folder, read_json_object, reference_folder
 
 
 class DreamBenchLayout(LayoutBase):
@@ -133,15 +133,17 @@ def read_dreambench(
     return parse_prompts_and_classes(published, layout, token), published
 
 
-def scan_dreambench(layout: DreamBenchLayout, submission: Path, data_dir: Path):
+def scan_dreambench(
+    layout: DreamBenchLayout, submission: Path, data_dir: Path, context: ScanContext = PLAIN
+) -> tuple[list[SubjectInput], list[Problem]]:
     subjects_spec, source = read_dreambench(layout, data_dir)
     subjects = []
     for spec in subjects_spec:
-        refs, problems = reference_folder(data_dir / spec.name, layout.extensions, spec.name)
+        refs, problems = reference_folder(data_dir / spec.name, layout.extensions, spec.name, context)
         images, image_fields = [], []
         for index, (prompt, clip_text) in enumerate(zip(spec.prompts, spec.clip_texts, strict=True)):
             found, found_problems = image_folder(
-                submission / spec.name / str(index), layout.extensions, spec.name, layout.images_per_prompt
+                submission / spec.name / str(index), layout.extensions, spec.name, layout.images_per_prompt, context
             )
             problems += found_problems
             images += found
@@ -149,7 +151,7 @@ def scan_dreambench(layout: DreamBenchLayout, submission: Path, data_dir: Path):
         fields = {"subject": spec.name, "class": spec.class_word or ""}
         expected = layout.images_per_prompt * len(spec.prompts)
         subjects.append(SubjectInput(spec.name, fields, refs, images, expected, image_fields, problems))
-    return subjects, [Problem(str(source), f"subjects and prompts read from {source}", None, "note")]
+    return subjects, [Problem(str(source), f"subjects and prompts read from {source}", None, Severity.NOTE)]
 
 
 def plan_dreambench(layout: DreamBenchLayout, data: Path, template: str | None, token: str | None) -> list[Job]:

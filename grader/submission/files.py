@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.errors import InputError
-from grader.problems import Problem
+from grader.problems import Problem, Severity
 
 if TYPE_CHECKING:
     from grader.cache import EmbeddingCache
@@ -76,30 +73,33 @@ class DecodeMemo:
         self.failed[path] = why
 
 
-_decode_memo: ContextVar[DecodeMemo | None] = ContextVar("decode_memo", default=None)
-# The submission folder and the data folder of the grade in progress: links out of the submission are not read.
-_roots: ContextVar[tuple[Path, Path] | None] = ContextVar("roots", default=None)
+@dataclass(frozen=True)
+class ScanContext:
+    """What one grade's scan reads through, handed to every scanner: the grade's submission and data folders (a
+    link that leads out of the submission is not read) and what the grade knows of its images (``memo``). The
+    default, outside a grade (a generator's planner, a notebook), reads and decodes every file plainly."""
+
+    submission: Path | None = None  # resolved
+    data: Path | None = None  # resolved
+    memo: DecodeMemo | None = None
+
+    @classmethod
+    def of_grade(cls, submission: Path, data: Path, memo: DecodeMemo) -> ScanContext:
+        return cls(submission.resolve(), data.resolve(), memo)
 
 
-@contextmanager
-def reading_within(submission: Path, data: Path) -> Iterator[None]:
-    token = _roots.set((submission.resolve(), data.resolve()))
-    try:
-        yield
-    finally:
-        _roots.reset(token)
+PLAIN = ScanContext()
 
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def outside_link(path: Path) -> str | None:
+def outside_link(path: Path, context: ScanContext = PLAIN) -> str | None:
     """Why ``path`` is not read: a link inside the submission that leads out of it (None: read it)."""
-    roots = _roots.get()
-    if roots is None or not path.is_symlink():
+    if context.submission is None or context.data is None or not path.is_symlink():
         return None
-    submission, data = roots
+    submission, data = context.submission, context.data
     if not _inside(path.parent.resolve(), submission):
         return None  # not a submission file (references and data files are the course's own)
     target = path.resolve()
@@ -110,22 +110,12 @@ def outside_link(path: Path) -> str | None:
     return f"is a link to {target}, outside the submission; not read"
 
 
-@contextmanager
-def remembering_decodes(cache: EmbeddingCache | None) -> Iterator[DecodeMemo]:
-    memo = DecodeMemo(cache)
-    token = _decode_memo.set(memo)
-    try:
-        yield memo
-    finally:
-        _decode_memo.reset(token)
-
-
-def _decode(path: Path) -> None:
+def _decode(path: Path, context: ScanContext) -> None:
     """Raise InputError if ``path`` does not decode. Within a grade, a new image is left for the grade's single
     decoding pass (the scan reads only its header); contents that decoded before are not decoded again."""
     from grader.images import decode
 
-    memo = _decode_memo.get()
+    memo = context.memo
     if memo is None:
         decode(path)
         return
@@ -148,16 +138,21 @@ def _decode(path: Path) -> None:
 WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
-def check_image(path: Path, subject: str | None, expected_size: tuple[int, int] | None = None) -> Problem | None:
+def check_image(
+    path: Path,
+    subject: str | None,
+    expected_size: tuple[int, int] | None = None,
+    context: ScanContext = PLAIN,
+) -> Problem | None:
     """None for a good image; an error if it cannot be decoded or is a link out of the submission; a warning
     if its size is off or it is a 16-bit image (graded as the course would, but flagged)."""
-    why = outside_link(path)
+    why = outside_link(path, context)
     if why:
         return Problem(str(path), why, subject)
     from grader.images import image_header
 
     try:
-        _decode(path)
+        _decode(path, context)
         (w, h), mode = image_header(path)  # for a new image, also the check that it is one (it is not decoded yet)
     except InputError as exc:
         return Problem(str(path), f"{exc.args[0].removeprefix(f'{path}: ')}; left out of the grade", subject)
@@ -166,10 +161,10 @@ def check_image(path: Path, subject: str | None, expected_size: tuple[int, int] 
             f"{'16' if mode.startswith('I;16') else '32'}-bit greyscale image (mode {mode}): the course's loader "
             "(Image.open(...).convert('RGB')) turns it mostly white, and so does this grade; save it as 8-bit"
         )
-        return Problem(str(path), message, subject, "warning")
+        return Problem(str(path), message, subject, Severity.WARNING)
     if expected_size is not None and (w, h) != tuple(expected_size):
         return Problem(
-            str(path), f"is {w}x{h}, the task asks for {expected_size[0]}x{expected_size[1]}", subject, "warning"
+            str(path), f"is {w}x{h}, the task asks for {expected_size[0]}x{expected_size[1]}", subject, Severity.WARNING
         )
     return None
 
@@ -180,6 +175,7 @@ def list_images(
     subject: str | None,
     expected_size: tuple[int, int] | None = None,
     expected_others: tuple[str, ...] = (),
+    context: ScanContext = PLAIN,
 ) -> tuple[list[Path], list[Problem]]:
     """Readable images of ``folder`` in natural order, and a problem for every other file
     (but those with a suffix in ``expected_others``, such as captions beside training photos)."""
@@ -196,9 +192,9 @@ def list_images(
         if path.suffix.lower() not in extensions:
             if path.suffix.lower() not in expected_others:
                 message = f"not an image file ({', '.join(extensions)} expected); ignored"
-                problems.append(Problem(str(path), message, subject, "warning"))
+                problems.append(Problem(str(path), message, subject, Severity.WARNING))
             continue
-        problem = check_image(path, subject, expected_size)
+        problem = check_image(path, subject, expected_size, context)
         if problem is not None:
             problems.append(problem)
         if problem is None or problem.severity == "warning":
@@ -206,21 +202,25 @@ def list_images(
     return images, problems
 
 
-def reference_folder(folder: Path, extensions: list[str], subject: str) -> tuple[list[Path], list[Problem]]:
+def reference_folder(
+    folder: Path, extensions: list[str], subject: str, context: ScanContext = PLAIN
+) -> tuple[list[Path], list[Problem]]:
     """A subject's reference photos; a problem when the folder is missing or holds none."""
     if not folder.is_dir():
         return [], [Problem(str(folder), "reference image folder not found", subject)]
-    refs, problems = list_images(folder, extensions, subject)
+    refs, problems = list_images(folder, extensions, subject, context=context)
     if not refs:
         problems.append(Problem(str(folder), "no readable reference images", subject))
     return refs, problems
 
 
-def image_folder(folder: Path, extensions: list[str], subject: str, expected: int) -> tuple[list[Path], list[Problem]]:
+def image_folder(
+    folder: Path, extensions: list[str], subject: str, expected: int, context: ScanContext = PLAIN
+) -> tuple[list[Path], list[Problem]]:
     """Generated images of one folder that must hold ``expected`` of them."""
     if not folder.is_dir():
         return [], [Problem(str(folder), "folder missing", subject)]
-    images, problems = list_images(folder, extensions, subject)
+    images, problems = list_images(folder, extensions, subject, context=context)
     return images, problems + count_problem(folder, len(images), expected, subject)
 
 

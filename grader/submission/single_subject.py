@@ -12,10 +12,10 @@ from pydantic import Field
 
 from grader.errors import InputError
 from grader.layouts import LAYOUTS, Job, LayoutKind
-from grader.problems import Problem
+from grader.problems import Problem, Severity
 from grader.specs import Candidates, OneSubjectLayout
 from grader.submission.data_root import first_existing
-from grader.submission.files import MANIFEST, SubjectInput, check_image, list_images
+from grader.submission.files import MANIFEST, PLAIN, ScanContext, SubjectInput, check_image, list_images
 
 
 class PromptImagesLayout(OneSubjectLayout):
@@ -41,11 +41,13 @@ class IdentityFoldersLayout(OneSubjectLayout):
     training_dir: Candidates = Field(default=".", description="Folder of training photos.")
 
 
-def read_training(data_dir: Path, training_dir: list[str], extensions: list[str], subject: str):
+def read_training(
+    data_dir: Path, training_dir: list[str], extensions: list[str], subject: str, context: ScanContext = PLAIN
+) -> tuple[list[Path], list[Problem]]:
     folder = first_existing(data_dir, training_dir)
     if not folder.is_dir():
         raise InputError(f"{folder}: training photo folder not found (is --data the task's data folder?)")
-    photos, problems = list_images(folder, extensions, subject, expected_others=(".txt",))
+    photos, problems = list_images(folder, extensions, subject, expected_others=(".txt",), context=context)
     if not photos:
         raise InputError(f"{folder}: no readable training photos ({', '.join(extensions)})")
     return photos, problems
@@ -64,10 +66,10 @@ def read_prompts(path: Path) -> list[str]:
 
 
 def scan_prompt_images(
-    layout: PromptImagesLayout, submission: Path, data_dir: Path
+    layout: PromptImagesLayout, submission: Path, data_dir: Path, context: ScanContext = PLAIN
 ) -> tuple[list[SubjectInput], list[Problem]]:
     subject = layout.subject
-    training, problems = read_training(data_dir, layout.training_dir, layout.extensions, subject)
+    training, problems = read_training(data_dir, layout.training_dir, layout.extensions, subject, context)
     prompts = read_prompts(first_existing(data_dir, layout.prompts))
     images, image_fields = [], []
     for index, prompt in enumerate(prompts):
@@ -75,7 +77,7 @@ def scan_prompt_images(
         if not path.is_file():
             problems.append(Problem(str(path), f"missing: the image for prompt {index + 1} ({prompt!r})", subject))
             continue
-        problem = check_image(path, subject)
+        problem = check_image(path, subject, context=context)
         if problem is not None:
             problems.append(problem)
             if problem.severity == "error":
@@ -84,7 +86,7 @@ def scan_prompt_images(
         image_fields.append({"prompt": prompt})
     expected = {layout.image_name.format(i=i + layout.first_index) for i in range(len(prompts))}
     problems += [
-        Problem(str(p), "not one of the task's image names; ignored", subject, "warning")
+        Problem(str(p), "not one of the task's image names; ignored", subject, Severity.WARNING)
         for p in sorted(submission.iterdir())
         if p.is_file() and p.name not in expected and not p.name.startswith(".") and p.name != MANIFEST
     ]
@@ -93,11 +95,11 @@ def scan_prompt_images(
 
 
 def scan_identity_folders(
-    layout: IdentityFoldersLayout, submission: Path, data_dir: Path
+    layout: IdentityFoldersLayout, submission: Path, data_dir: Path, context: ScanContext = PLAIN
 ) -> tuple[list[SubjectInput], list[Problem]]:
     subject = layout.subject
-    training, problems = read_training(data_dir, layout.training_dir, layout.extensions, subject)
-    images, image_problems = list_images(submission, layout.extensions, subject)
+    training, problems = read_training(data_dir, layout.training_dir, layout.extensions, subject, context)
+    images, image_problems = list_images(submission, layout.extensions, subject, context=context)
     problems += image_problems
     if not images:
         problems.append(Problem(str(submission), "no readable generated images", subject))

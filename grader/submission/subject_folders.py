@@ -9,9 +9,17 @@ from pydantic import Field
 
 from grader.errors import UsageError
 from grader.layouts import LAYOUTS, Job, LayoutKind
-from grader.problems import Problem
+from grader.problems import Problem, Severity
 from grader.specs import LayoutBase
-from grader.submission.files import SubjectInput, check_image, count_problem, list_images, read_json_object
+from grader.submission.files import (
+    PLAIN,
+    ScanContext,
+    SubjectInput,
+    check_image,
+    count_problem,
+    list_images,
+    read_json_object,
+)
 
 
 class SubjectFoldersLayout(LayoutBase):
@@ -63,19 +71,21 @@ def find_reference(meta_path: Path, ref: str) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def _references(fields: dict, layout: SubjectFoldersLayout, meta_path: Path, subject: str) -> tuple[list, list]:
+def _references(
+    fields: dict, layout: SubjectFoldersLayout, meta_path: Path, subject: str, context: ScanContext
+) -> tuple[list, list]:
     ref = fields.get(layout.reference_field)
     if not ref:
         return [], []  # already reported as a missing field
     path = find_reference(meta_path, ref)
     if path is None:
         return [], [Problem(str(meta_path), f"{subject}: reference image {ref!r} not found next to it", subject)]
-    problem = check_image(path, subject)
+    problem = check_image(path, subject, context=context)
     return ([], [problem]) if problem else ([path], [])
 
 
 def scan_subject_folders(
-    layout: SubjectFoldersLayout, submission: Path, data_dir: Path
+    layout: SubjectFoldersLayout, submission: Path, data_dir: Path, context: ScanContext = PLAIN
 ) -> tuple[list[SubjectInput], list[Problem]]:
     """Every subject the task expects, with what could be read and what could not."""
     metadata = read_metadata(data_dir, layout)
@@ -84,17 +94,17 @@ def scan_subject_folders(
     subjects = []
     for subject in layout.subjects:
         fields, problems = _subject_fields(metadata.get(subject), layout, meta_path, subject)
-        references, ref_problems = _references(fields, layout, meta_path, subject)
+        references, ref_problems = _references(fields, layout, meta_path, subject, context)
         folder = root / subject
         if folder.is_dir():
-            images, image_problems = list_images(folder, layout.extensions, subject, layout.image_size)
+            images, image_problems = list_images(folder, layout.extensions, subject, layout.image_size, context=context)
             image_problems += count_problem(folder, len(images), layout.images_per_subject, subject)
         else:
             images, image_problems = [], [Problem(str(folder), "subject folder missing", subject)]
         problems += ref_problems + image_problems
         subjects.append(SubjectInput(subject, fields, references, images, layout.images_per_subject, [], problems))
     extra = [
-        Problem(str(p), "folder is not a subject of this task; ignored", None, "warning")
+        Problem(str(p), "folder is not a subject of this task; ignored", None, Severity.WARNING)
         for p in sorted(root.iterdir())
         if p.is_dir() and p.name not in layout.subjects and not p.name.startswith(".")
     ]

@@ -32,7 +32,9 @@ def _plugins() -> list[str]:
     for group in PLUGIN_GROUPS:
         for entry in entry_points(group=group):
             dist = getattr(entry, "dist", None)
-            found.add(f"{group}:{entry.name}={entry.value}@{dist.name if dist else '?'}:{dist.version if dist else '?'}")
+            found.add(
+                f"{group}:{entry.name}={entry.value}@{dist.name if dist else '?'}:{dist.version if dist else '?'}"
+            )
     return sorted(found)
 
 

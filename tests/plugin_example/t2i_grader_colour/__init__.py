@@ -21,6 +21,7 @@ from grader.plugins import (
     ModelInfo,
     Rule,
     RuleInput,
+    ScanContext,
     Status,
     SubjectInput,
     list_images,
@@ -85,9 +86,9 @@ class FlatFolder(LayoutBase):
         return [self.subject]
 
 
-def scan_flat_folder(layout: FlatFolder, submission: Path, data: Path):
-    references, problems = list_images(data, layout.extensions, layout.subject)
-    images, more = list_images(submission, layout.extensions, layout.subject)
+def scan_flat_folder(layout: FlatFolder, submission: Path, data: Path, context: ScanContext):
+    references, problems = list_images(data, layout.extensions, layout.subject, context=context)
+    images, more = list_images(submission, layout.extensions, layout.subject, context=context)
     return [SubjectInput(layout.subject, {}, references, images, None, [], problems + more)], []
 
 

@@ -1,0 +1,127 @@
+"""What a result records of how it was made: the settings and the models, what a number must share to be compared
+with another, the generator's manifest, the grade-wide notes, and the task's summaries (overall row,
+classification tables)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from grader import confidence
+from grader.grading.encoding import Encoded
+from grader.grading.options import GradeOptions, Resources
+from grader.grading.running import RunningTask, labels
+from grader.metrics.classification import classification_summary
+from grader.problems import Problem, Severity
+from grader.result import ImageScore, SubjectResult
+from grader.rules import RULES
+from grader.submission.files import MANIFEST
+from grader.tasks.schema import Task
+
+
+def comparability(task: Task) -> dict[str, dict]:
+    """Per metric, what a number must share to be compared with another: encoder and preprocessing, scale,
+    text template, aggregation and selection."""
+    block = {}
+    for name, metric in task.metrics.items():
+        rule = RULES.get(metric.rule)
+        block[name] = {
+            "label": metric.label,
+            "rule": metric.rule,
+            "encoder": metric.encoder.model_dump(),
+            "scale": rule.scale or rule.description,
+            "text_template": metric.text_template,
+            "aggregation": metric.aggregation,
+            "faces_only": metric.faces_only,
+            "selection": task.selection.model_dump() if task.selection else None,
+        }
+    return block
+
+
+def manifest(folder: Path) -> dict | None:
+    """How the images were generated, when a generator left its manifest beside them."""
+    try:
+        raw = json.loads((folder / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    keys = ("adapter", "base", "settings", "generation")
+    return {k: raw.get(k) for k in keys} if isinstance(raw, dict) else None
+
+
+def settings(run: RunningTask, options: GradeOptions, resources: Resources, encoded: Encoded, data: Path) -> dict:
+    task = run.task
+    return {
+        "text_templates": {n: m.text_template for n, m in task.metrics.items() if m.text_template},
+        "data": str(data),
+        "models_dir": str(options.models_dir) if options.models_dir else None,
+        "encoders": [spec.model_dump() for spec in task.encoders()],
+        "selection": task.selection.model_dump() if task.selection else None,
+        "thresholds": dict(options.thresholds),
+        "bootstrap": confidence.settings(),
+        "cache": str(resources.cache.path) if resources.cache else None,
+        "embeddings_computed": {
+            "/".join(labels(task, spec)): encoded.embeddings[spec.key].computed for spec in task.encoders()
+        },
+        "manifest": manifest(encoded.inputs.folder),
+    }
+
+
+def cache_problems(resources: Resources) -> list[Problem]:
+    """A damaged cache, moved aside during this grade (said once)."""
+    cache = resources.cache
+    if cache is None or not cache.stats.moved_aside:
+        return []
+    message = (
+        f"the embedding cache was damaged and is kept at {cache.stats.moved_aside}; "
+        "a fresh one was started and this grade computed its embeddings afresh"
+    )
+    cache.stats.moved_aside = ""
+    return [Problem(str(cache.path), message, None, Severity.WARNING)]
+
+
+def grade_notes(run: RunningTask, options: GradeOptions, subjects: list[SubjectResult]) -> list[str]:
+    """Notes on the grade as a whole: a precision other than the course's, lines that belong to other models."""
+    notes = []
+    if options.dtype == "bfloat16":
+        notes.append("encoders ran in bfloat16: faster, but scores move from the course's float32 ones")
+    uncalibrated = sorted({m.model for s in subjects for m in s.metrics.values() if not m.calibrated})
+    if uncalibrated:
+        notes.append(
+            f"the '{run.tier_name}' thresholds belong to the task's own models, not {', '.join(uncalibrated)}: "
+            "scores are shown without a verdict"
+        )
+    return notes
+
+
+def overall(task: Task, subjects: list[SubjectResult]) -> dict[str, float]:
+    """The mean over subjects of each metric, for tasks that report one row (DreamBench)."""
+    if task.overall != "mean":
+        return {}
+    found = {}
+    for name in task.metrics:
+        values = [s.metrics[name].value for s in subjects if s.metrics[name].value is not None]
+        if values:
+            found[name] = float(np.mean(values))
+    return found
+
+
+def extras(task: Task, images: list[ImageScore]) -> dict:
+    """Classification summaries for metrics that predict labels."""
+    found = {}
+    for name, metric in task.metrics.items():
+        if not RULES.get(metric.rule).predicts_labels:
+            continue
+        for subject in sorted({i.subject for i in images}):
+            rows = [i for i in images if i.subject == subject and "predicted" in i.details]
+            if rows:
+                found[f"{name}:{subject}"] = classification_summary(
+                    [r.details["label"] for r in rows],
+                    [r.details["predicted"] for r in rows],
+                    [float(r.details["p_true"] or "nan") for r in rows],
+                    [r.file for r in rows],
+                    {r.details["label"]: r.details.get("label_name", r.details["label"]) for r in rows}
+                    | {r.details["predicted"]: r.details.get("predicted_name", r.details["predicted"]) for r in rows},
+                )
+    return found

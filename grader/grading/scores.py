@@ -1,0 +1,71 @@
+"""Stage 3, per-image scores: each metric's rule over each subject's images. Rules are pure: they return their
+scores with the problems and notes they found, which this stage collects for the subject and the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from grader.embeddings import Embeddings
+from grader.problems import Problem
+from grader.rules import RULES, ImageScores, RuleInput
+from grader.submission import SubjectInput
+from grader.tasks.schema import MetricSpec, Selection, Task
+
+
+@dataclass
+class SubjectScores:
+    subject: SubjectInput
+    has_face: np.ndarray | None  # per image, when the task has a face encoder
+    scored: dict[str, ImageScores]  # metric -> its per-image values (metrics that could not score are absent)
+    problems: list[Problem] = field(default_factory=list)  # the rules', after the scan's
+    notes: list[str] = field(default_factory=list)
+
+    def per_image(self) -> dict[str, np.ndarray]:
+        return {n: s.values for n, s in self.scored.items() if s.values is not None}
+
+
+def rule_input(metric: MetricSpec, scores: SubjectScores, embeddings: Embeddings, meta_file: str) -> RuleInput:
+    return RuleInput(metric, scores.subject, embeddings, scores.has_face, meta_file)
+
+
+def score_images(
+    metric: MetricSpec, subject: SubjectInput, embeddings: Embeddings, has_face: np.ndarray | None, meta_file: str
+) -> ImageScores | None:
+    """The metric's rule over the subject's images; None when the subject cannot be scored on it (no images,
+    no references)."""
+    if not subject.images:
+        return None
+    return RULES.get(metric.rule).score(RuleInput(metric, subject, embeddings, has_face, meta_file))
+
+
+def score_subject(
+    task: Task, subject: SubjectInput, embeddings: dict[tuple, Embeddings], meta_file: str
+) -> SubjectScores:
+    """Every metric of ``task`` over ``subject``."""
+    face = task.face_encoder()
+    has_face = embeddings[face.key].has_face(subject.images) if face and subject.images else None
+    scores = SubjectScores(subject, has_face, {})
+    for name, metric in task.metrics.items():
+        found = score_images(metric, subject, embeddings[metric.encoder.key], has_face, meta_file)
+        if found is None:
+            continue
+        scores.problems += found.problems
+        scores.notes += found.notes
+        if found.values is not None:
+            scores.scored[name] = found
+    return scores
+
+
+def select_top_k(per_image: dict[str, np.ndarray], selection: Selection) -> np.ndarray:
+    """Indices of the k images with the highest weighted sum of the named metrics (ties keep file order).
+
+    Example:
+        >>> select_top_k({"image": np.array([70.0, 80, 75]), "text": np.array([30.0, 20, 29])},
+        ...              Selection(k=2, weights={"image": 1.0, "text": 2.5})).tolist()
+        [2, 0]
+    """
+    total = sum(weight * per_image[name] for name, weight in selection.weights.items())
+    total = np.where(np.isnan(total), -np.inf, total)
+    return np.argsort(-total, kind="stable")[: selection.k]
