@@ -55,7 +55,7 @@ def _configure(pipe: Any, adapter: Adapter, settings: GenerationSettings, point:
             adapter.settings["lora_scale"] = value
             pipe.set_adapters(["personal"], adapter_weights=[value])
         else:
-            settings = replace(settings, **{name: int(value) if name == "steps" else value})
+            settings = replace(settings, **{name: int(value) if name == "steps" else value})  # type: ignore[arg-type]
     return settings
 
 

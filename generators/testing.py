@@ -6,6 +6,7 @@ Random weights, real component classes and file layouts: every adapter loads thr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -100,7 +101,7 @@ def build_tiny_sd(out: Path, seed: int = 0) -> Path:
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipe.save_pretrained(out)
+    pipe.save_pretrained(out)  # type: ignore[attr-defined]  # diffusers' mixin, which its stubs do not show
     return out
 
 
@@ -238,7 +239,7 @@ def build_tiny_sdxl(out: Path, seed: int = 0) -> Path:
             beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
         ),
     )
-    pipe.save_pretrained(out)
+    pipe.save_pretrained(out)  # type: ignore[attr-defined]  # diffusers' mixin, which its stubs do not show
     return out
 
 
@@ -280,13 +281,19 @@ def build_tiny_blip_diffusion(out: Path, seed: int = 0) -> Path:
     if (out / "model_index.json").is_file():
         return out
     torch.manual_seed(seed)
-    vision = {"hidden_size": CROSS_DIM, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
+    vision: dict[str, Any] = {"hidden_size": CROSS_DIM, "intermediate_size": 64, "num_hidden_layers": 1}
+    vision["num_attention_heads"] = 2
     vision |= {"image_size": 32, "patch_size": 8, "hidden_act": "quick_gelu"}
     query = {"vocab_size": 128, "hidden_size": CROSS_DIM, "num_hidden_layers": 1, "num_attention_heads": 2}
     query |= {"intermediate_size": 64, "max_position_embeddings": 128, "cross_attention_frequency": 1}
     query |= {"encoder_hidden_size": CROSS_DIM}
     tokenizer_dir = bert_vocab(out / "qformer_tokenizer")
-    config = Blip2Config(vision_config=vision, qformer_config=query, num_query_tokens=8, tokenizer=str(tokenizer_dir))
+    config = Blip2Config(
+        vision_config=vision,
+        qformer_config=query,
+        num_query_tokens=8,
+        tokenizer=str(tokenizer_dir),  # type: ignore[call-arg]  # kept as an extra config field, which BLIP reads
+    )
     pipe = blip_module().BlipDiffusionPipeline(
         tokenizer=clip_tokenizer(out / "tokenizer"),
         text_encoder=blip_module("modeling_ctx_clip").ContextCLIPTextModel(_tiny_text_config()),

@@ -31,7 +31,7 @@ def below_line(result: GradeResult, tier: str | None = None) -> list[str]:
                 faults.append(f"{subject.subject}  {m.label}: no '{tier}' line for model {m.model} (uncalibrated)")
             elif line is not None and m.value is None:
                 faults.append(f"{subject.subject}  {m.label}: not scored (line {line:g})")
-            elif line is not None and not meets(m.value, line, m.higher_is_better):
+            elif line is not None and m.value is not None and not meets(m.value, line, m.higher_is_better):
                 op = "<" if m.higher_is_better else ">"
                 gap = margin(m.value, line, m.higher_is_better)
                 faults.append(f"{subject.subject}  {m.label}: {m.value:.4g} {op} {line:g} (margin {gap:+.4g})")
@@ -77,17 +77,17 @@ def _values(report: dict[str, Any]) -> dict[tuple[str, str], tuple[float | None,
 def regressions(current: GradeResult | dict, previous: dict | Path | str, tolerance: float = 0.5) -> list[str]:
     """Scores that got worse than ``previous`` (a result JSON) by more than ``tolerance``."""
     if not isinstance(previous, dict):
-        previous = json.loads(Path(previous).read_text("utf-8"))
+        previous = dict(json.loads(Path(previous).read_text("utf-8")))
     now = _values(current.to_dict() if isinstance(current, GradeResult) else current)
     faults = []
     for key, (before, higher_is_better, label) in _values(previous).items():
         subject = key[0]
         if before is None:
             continue
-        if key not in now or now[key][0] is None:
+        after = now[key][0] if key in now else None
+        if after is None:
             faults.append(f"{subject}  {label}: was {before:.4g}, now not scored")
             continue
-        after = now[key][0]
         drop = before - after if higher_is_better else after - before
         if drop > tolerance:
             faults.append(

@@ -55,7 +55,8 @@ def calibrate(paths: list[Path]) -> dict[str, Any]:
     if len(tasks) != 1:
         raise InputError(f"the runs grade different tasks ({', '.join(sorted(tasks))}); give runs of one task")
     per_run = [{s["subject"]: s["metrics"] for s in r["subjects"]} for r in reports]
-    subjects, lines = [], {}
+    subjects: list[dict[str, Any]] = []
+    lines: dict[str, dict[str, float]] = {}
     for subject in per_run[0]:
         metrics = {}
         for name, first in per_run[0][subject].items():

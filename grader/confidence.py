@@ -11,7 +11,7 @@ more than a cached re-grade takes; the test suite checks the two agree.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,7 +65,7 @@ def select_rows(indices: np.ndarray, weights: dict[str, float], k: int, per_imag
 
 def bootstrap_distributions(
     per_image: dict[str, np.ndarray],
-    aggregations: dict[str, str],
+    aggregations: Mapping[str, str],
     select: Callable[[np.ndarray], np.ndarray] | None = None,
     seed: int = SEED,
 ) -> dict[str, np.ndarray]:

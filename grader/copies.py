@@ -58,13 +58,16 @@ def _closest(a: list[tuple[int, ...]], b: list[tuple[int, ...]]) -> np.ndarray:
     return closest
 
 
-def _hashed(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[list[int], list[int], np.ndarray]:
-    """Indices of the images with hashes on each side, and for those pairs whether their mean colours agree."""
-    ia = [i for i, v in enumerate(a) if v]
-    ib = [j for j, v in enumerate(b) if v]
+def _hashed(
+    a: list[VisualHash | None], b: list[VisualHash | None]
+) -> tuple[list[int], list[int], list[VisualHash], list[VisualHash], np.ndarray]:
+    """Indices of the images with hashes on each side, those hashes, and for those pairs whether their mean
+    colours agree."""
+    ia, ha = [i for i, v in enumerate(a) if v], [v for v in a if v]
+    ib, hb = [j for j, v in enumerate(b) if v], [v for v in b if v]
     if not ia or not ib:
-        return ia, ib, np.zeros((len(ia), len(ib)), dtype=bool)
-    return ia, ib, colour_distance([a[i].colour for i in ia], [b[j].colour for j in ib]) <= COLOUR_STEPS
+        return ia, ib, ha, hb, np.zeros((len(ia), len(ib)), dtype=bool)
+    return ia, ib, ha, hb, colour_distance([v.colour for v in ha], [v.colour for v in hb]) <= COLOUR_STEPS
 
 
 def near(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -72,12 +75,12 @@ def near(a: list[VisualHash | None], b: list[VisualHash | None]) -> tuple[np.nda
     is missing or the mean colours differ."""
     shown = np.full((len(a), len(b)), 64, dtype=np.uint8)
     flipped = shown.copy()
-    ia, ib, alike = _hashed(a, b)
+    ia, ib, ha, hb, alike = _hashed(a, b)
     if ia and ib:
         grid = np.ix_(ia, ib)
-        ha, hb = [a[i].shown for i in ia], [b[j] for j in ib]
-        shown[grid] = np.where(alike, _closest(ha, [h.shown for h in hb]), 64)
-        flipped[grid] = np.where(alike, _closest(ha, [h.mirrored for h in hb]), 64)
+        seen = [h.shown for h in ha]
+        shown[grid] = np.where(alike, _closest(seen, [h.shown for h in hb]), 64)
+        flipped[grid] = np.where(alike, _closest(seen, [h.mirrored for h in hb]), 64)
     return shown, flipped
 
 
@@ -85,9 +88,9 @@ def same_picture(a: list[VisualHash | None], b: list[VisualHash | None]) -> np.n
     """Per pair, whether the two are the same picture re-encoded or resized: whole-image pHashes at most
     ``SAME_BITS`` apart and mean colours alike (no crops, no mirroring: stricter than a copy of a reference)."""
     same = np.zeros((len(a), len(b)), dtype=bool)
-    ia, ib, alike = _hashed(a, b)
+    ia, ib, ha, hb, alike = _hashed(a, b)
     if ia and ib:
-        close = hamming([a[i].shown[0] for i in ia], [b[j].shown[0] for j in ib]) <= SAME_BITS
+        close = hamming([h.shown[0] for h in ha], [h.shown[0] for h in hb]) <= SAME_BITS
         same[np.ix_(ia, ib)] = close & alike
     return same
 

@@ -58,7 +58,7 @@ class Embeddings:
             return {}
         budget = _Budget(self._advance, len(mine))
         try:
-            vectors, failures = list(embed(self.encoder, mine, budget)), {}
+            vectors, failures = list(embed(self.encoder, mine, budget)), dict[Path, str]()
         except InputError as exc:
             vectors, failures = self._one_by_one(mine, exc)
         budget.finish()

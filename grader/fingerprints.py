@@ -10,6 +10,7 @@ so a re-grade reads them without decoding anything.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,7 +55,8 @@ def _crops(image: Image.Image) -> list[Image.Image]:
 
 
 def visual_hash(image: Image.Image) -> VisualHash:
-    colour = tuple(round(c) for c in ImageStat.Stat(image.convert("RGB")).mean[:3])
+    red, green, blue = (round(c) for c in ImageStat.Stat(image.convert("RGB")).mean[:3])
+    colour = (red, green, blue)
     shown = tuple(_phash(c) for c in _crops(image))
     mirrored = tuple(_phash(c) for c in _crops(ImageOps.mirror(image)))
     return VisualHash(shown, mirrored, colour)
@@ -69,7 +71,7 @@ def colour_distance(a: list[tuple[int, int, int]], b: list[tuple[int, int, int]]
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)  # set bits of each byte value
 
 
-def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def hamming(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray) -> np.ndarray:
     """Bit distances between every pair of 64-bit hashes (``[len(a), len(b)]``, uint8). Byte by byte through a
     table: a class's worth of images compares in a few bytes per pair (numpy 1.x has no bitwise_count)."""
     a = np.asarray(a, dtype=np.uint64)

@@ -147,6 +147,7 @@ class RegressionItem(pytest.Item):
         from grader.assertions import assert_no_regression
 
         previous = _path(self.config, "compare")
+        assert previous is not None  # the item is only added with --grader-compare
         assert_no_regression(session_result(self.config), previous, _tolerance(self.config, previous))
 
     def repr_failure(self, excinfo, style=None):
@@ -186,7 +187,7 @@ class PassesItem(RegressionItem):
 def _min_probability(config: pytest.Config) -> float:
     value = _setting(config, "min_probability")
     try:
-        share = float(value)
+        share = float(value or "")
     except (TypeError, ValueError):
         raise pytest.UsageError(f"--grader-min-probability must be a number from 0 to 1, not {value!r}") from None
     if not 0 <= share <= 1:
@@ -197,7 +198,7 @@ def _min_probability(config: pytest.Config) -> float:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
     if _setting(config, "compare"):
         compare = _path(config, "compare")
-        if not compare.is_file():
+        if compare is None or not compare.is_file():
             raise pytest.UsageError(f"--grader-compare: {compare} not found (write one with grader check --json)")
         items.append(RegressionItem.from_parent(session, name="t2i-grader::no-regression"))
     if _setting(config, "min_probability"):

@@ -4,7 +4,7 @@ that needs it, chunk by chunk, so memory holds a few chunks of pixels whatever t
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from pathlib import Path
 from queue import Queue
 from typing import TYPE_CHECKING, TypeVar
@@ -52,7 +52,7 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
 Read = tuple[Path, "DecodedImage | None", "VisualHash | None", str]
 
 
-def _read(paths: Sequence[Path], hash_these: set[Path]) -> list[Read]:
+def _read(paths: Sequence[Path], hash_these: Set[Path]) -> list[Read]:
     from grader.fingerprints import visual_hash
     from grader.images import decode
 
@@ -67,7 +67,7 @@ def _read(paths: Sequence[Path], hash_these: set[Path]) -> list[Read]:
     return out
 
 
-def decoded_chunks(paths: Sequence[Path], hash_these: set[Path] = frozenset()) -> Iterator[list[Read]]:
+def decoded_chunks(paths: Sequence[Path], hash_these: Set[Path] = frozenset()) -> Iterator[list[Read]]:
     """``paths`` decoded chunk by chunk, ahead of the consumer."""
     return prefetch(_read(chunk, hash_these) for chunk in batched(paths, CHUNK))
 
@@ -103,11 +103,16 @@ class ReadsDecoded:
     the files are decoded a chunk at a time, ahead of the encoder. For notebooks and tests; a grade decodes
     its images once for all encoders instead."""
 
+    def encode_decoded(self, images: Sequence[DecodedImage], progress=None) -> Sequence:
+        raise NotImplementedError
+
     def encode_images(self, paths: Sequence[Path], progress=None) -> list:
         vectors: list = []
         for chunk in decoded_chunks(list(paths)):
+            decoded = []
             for _, image, _, why in chunk:
                 if image is None:
                     raise InputError(why)
-            vectors += list(self.encode_decoded([image for _, image, _, _ in chunk], progress))
+                decoded.append(image)
+            vectors += list(self.encode_decoded(decoded, progress))
         return vectors

@@ -20,7 +20,8 @@ LOG = logging.getLogger("t2i_grader.plugins")
 
 
 class Named(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
 
 R = TypeVar("R", bound=Named)

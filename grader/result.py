@@ -218,9 +218,9 @@ class GradeResult:
 
         lines = {(s.subject, n): m for s in self.subjects for n, m in s.metrics.items()}
         names = list(self.subjects[0].metrics) if self.subjects else []
-        rows = []
+        rows: list[dict[str, Any]] = []
         for i in self.images:
-            passed = {}
+            passed: dict[str, bool | None] = {}
             for n in names:
                 m = lines.get((i.subject, n))
                 ok = (

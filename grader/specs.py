@@ -7,7 +7,7 @@ bases and are found through their kind's registry. It imports nothing of the gra
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
@@ -24,6 +24,10 @@ class EncoderSpecBase(Strict):
     subclass also has ``model`` (a field or a property): the name reports give the model."""
 
     kind: str
+    if TYPE_CHECKING:  # declared by each subclass, as a field or a property; pydantic must not see it here
+
+        @property
+        def model(self) -> str: ...
 
     @property
     def key(self) -> tuple:
@@ -77,7 +81,7 @@ def by_kind(what: str, registry: Callable[[], Any]) -> BeforeValidator:
         kind = value.get("kind") if isinstance(value, dict) else None
         if kind not in known:
             message = "unknown {what} kind {kind!r}; known: {known}" if kind else "a {what} needs a 'kind'"
-            ctx = {"what": what, "kind": kind, "known": ", ".join(known.names()), "errors": []}
+            ctx: dict[str, Any] = {"what": what, "kind": kind, "known": ", ".join(known.names()), "errors": []}
             raise PydanticCustomError("by_kind", message, ctx)
         try:
             return known.get(kind).spec.model_validate(value)

@@ -121,12 +121,12 @@ def test_ceiling_is_each_reference_against_the_others():
     vectors = {refs[0]: np.array([1.0, 0.0]), refs[1]: np.array([0.0, 1.0]), refs[2]: np.array([1.0, 1.0])}
     subject = SubjectInput("dog", {}, refs, [Path("g.png")])
     metric = load_task("dreambench").metrics["dino"]
-    rin = RuleInput(metric, subject, _Vectors(vectors), None, "", [])
+    rin = RuleInput(metric, subject, _Vectors(vectors), None, "")
     # cos: r0-r1 0, r0-r2 and r1-r2 1/sqrt(2); per reference the mean over the other two, then the mean.
     c = 100 / np.sqrt(2)
     expected = np.mean([(0 + c) / 2, (0 + c) / 2, (c + c) / 2])
     assert RULES.get("reference_similarity").ceiling(rin) == pytest.approx(expected)
-    rin_one = RuleInput(metric, SubjectInput("dog", {}, refs[:1], []), _Vectors(vectors), None, "", [])
+    rin_one = RuleInput(metric, SubjectInput("dog", {}, refs[:1], []), _Vectors(vectors), None, "")
     assert RULES.get("reference_similarity").ceiling(rin_one) is None
 
 
@@ -134,7 +134,7 @@ def test_face_ceiling_leaves_out_references_without_a_face():
     refs = [Path(f"r{i}.png") for i in range(3)]
     vectors = {refs[0]: np.array([1.0, 0.0]), refs[1]: np.array([0.0, 1.0]), refs[2]: np.array([np.nan, np.nan])}
     metric = load_task("genai2024-hw10").metrics["face_distance"]
-    rin = RuleInput(metric, SubjectInput("face", {}, refs, []), _Vectors(vectors), None, "", [])
+    rin = RuleInput(metric, SubjectInput("face", {}, refs, []), _Vectors(vectors), None, "")
     assert RULES.get("face_distance").ceiling(rin) == pytest.approx(np.sqrt(2))
 
 

@@ -55,5 +55,6 @@ def test_points_over_resamples_follow_the_bands_and_the_gates():
     distance = np.r_[np.full(half, 1.19), np.full(n - half, 1.26)]  # 10 points, then 4
     faceless = np.r_[np.zeros(n - 100), np.full(100, 6.0)]  # the last 100 resamples break the faceless gate
     distributions = {"face": {"face_distance": distance, "clip": np.full(n, 30.0), "faceless": faceless}}
-    odds = points_probabilities(load_task("genai2024-hw10"), [_face_subject(1.19)], distributions)
+    task, subjects = load_task("genai2024-hw10"), [_face_subject(1.19)]
+    odds = points_probabilities(task, subjects, distributions, course_points(task, subjects))
     assert odds == {"0": 100 / n, "4": (n - half - 100) / n, "10": half / n}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from grader.batch.grading import INTERNAL_ERROR, NOT_GRADED, StudentOutcome, grade_student
 from grader.batch.students import Student
@@ -69,12 +70,12 @@ def run_ray(
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        resources = ray.cluster_resources()
-        gpus = int(resources.get("GPU", 0))
-        count = max(1, min(workers or gpus or int(resources.get("CPU", 1)), len(students)))
+        cluster = ray.cluster_resources()
+        gpus = int(cluster.get("GPU", 0))
+        count = max(1, min(workers or gpus or int(cluster.get("CPU", 1)), len(students)))
         cache_path = resources.cache.path if resources.cache else None  # the options travel as they are
         remote = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_restarts=2, max_task_retries=2)
-        actor = remote(_Grader)
+        actor: Any = remote(_Grader)
         graders = [actor.remote(task, data, options, cache_path) for _ in range(count)]
         pending = {graders[i % count].grade.remote(s): s for i, s in enumerate(students)}
         while pending:

@@ -61,7 +61,7 @@ def grade_rows(outcomes: list[StudentOutcome], shared: list[SharedPair]) -> list
 
 def _metric_summary(values: list[tuple[str, MetricResult]]) -> dict[str, Any]:
     scored = [(student, m) for student, m in values if m.value is not None]
-    numbers = [m.value for _, m in scored]
+    numbers = [m.value for _, m in scored if m.value is not None]
     lines = {m.threshold for _, m in scored}
     near = sorted((abs(m.margin), student, m) for student, m in scored if m.margin is not None)[:CLOSEST]
     return {
@@ -86,7 +86,7 @@ def summary(
     for subject, _, _ in _columns(outcomes):
         if subject in subjects:
             continue
-        rows = [(o.student, s) for o in graded for s in o.result.subjects if s.subject == subject]
+        rows = [(o.student, s) for o in graded if o.result for s in o.result.subjects if s.subject == subject]
         names = list(rows[0][1].metrics) if rows else []
         subjects[subject] = {
             "graded": len(rows),
@@ -97,7 +97,8 @@ def summary(
     counts = {status: sum(o.status == status for o in outcomes) for status in (GRADED, NOT_GRADED, MISSING)}
     verdicts: dict[str, int] = {}
     for o in graded:
-        verdicts[o.result.verdict.value] = verdicts.get(o.result.verdict.value, 0) + 1
+        if o.result is not None:
+            verdicts[o.result.verdict.value] = verdicts.get(o.result.verdict.value, 0) + 1
     return {
         "task": task,
         "tier": tier,

@@ -41,8 +41,8 @@ def shared_images(results: dict[str, GradeResult], cache: EmbeddingCache | None)
     for rows in by_subject.values():
         owners = np.array([r[0] for r in rows])
         digests = np.array([r[2] or f"none-{i}" for i, r in enumerate(rows)])
-        visual = [r[3] for r in rows]
-        close = (digests[:, None] == digests[None, :]) | same_picture(visual, visual)
+        looks = [r[3] for r in rows]
+        close = (digests[:, None] == digests[None, :]) | same_picture(looks, looks)
         close &= owners[:, None] < owners[None, :]  # each pair of students once, never a student with itself
         for i, j in zip(*np.nonzero(close), strict=True):
             matches[(rows[i][0], rows[j][0])].append(f"{rows[i][1]} = {rows[j][1]}")

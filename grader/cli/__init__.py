@@ -41,7 +41,3 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(int(ExitCode.INTERNAL_ERROR))
-
-
-if __name__ == "__main__":
-    main()

@@ -9,7 +9,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -17,8 +17,12 @@ from grader.cli.common import ModelsOption
 from grader.faces.names import FACE_DETECTORS, FACE_MODELS
 
 Dtype = Literal["fp32", "bf16"]
-FaceModel = Literal[FACE_MODELS]  # type: ignore[valid-type]
-FaceDetector = Literal[FACE_DETECTORS]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # choices from deepface's names, built at run time; a checker sees their type
+    FaceModel = str
+    FaceDetector = str
+else:
+    FaceModel = Literal[FACE_MODELS]
+    FaceDetector = Literal[FACE_DETECTORS]
 
 BaselineOption = Annotated[
     str | None, typer.Option(help="Tier to compare with (default: the task's first, e.g. boss).")

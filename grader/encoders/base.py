@@ -98,8 +98,8 @@ class Encoder(ReadsDecoded):
         raise NotImplementedError
 
     def _pixels(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        if self.spec.preprocessing == "resize-crop":
-            return resize_crop(images, self.spec.resize_crop)
+        if self.spec.preprocessing == "resize-crop" and self.spec.resize_crop is not None:  # set by the spec
+            return resize_crop(list(images), self.spec.resize_crop)
         # Channels last, said rather than guessed: transformers 4 guesses a 1x1 or 3-pixel-high RGB image as
         # channels-first and fails on it.
         return self.processor(images=images, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
@@ -107,7 +107,7 @@ class Encoder(ReadsDecoded):
     @functools.cached_property
     def short_edge(self) -> int | None:
         """The size the short edge is scaled to before the crop (None: a fixed-size resize)."""
-        if self.spec.preprocessing == "resize-crop":
+        if self.spec.preprocessing == "resize-crop" and self.spec.resize_crop is not None:
             return self.spec.resize_crop.resize
         if not getattr(self.processor, "do_resize", True):
             return None
@@ -116,7 +116,9 @@ class Encoder(ReadsDecoded):
         return int(edge) if edge else None
 
     @torch.inference_mode()
-    def encode_decoded(self, images: Sequence[DecodedImage], progress: ProgressCallback | None = None) -> np.ndarray:
+    def encode_decoded(
+        self, images: Sequence[DecodedImage], progress: ProgressCallback | None = None
+    ) -> Sequence[np.ndarray]:
         for image in images:
             check_resizable(image, self.short_edge)
         chunks = []
@@ -126,7 +128,7 @@ class Encoder(ReadsDecoded):
             chunks.append(self._image_features(pixels.to(self.device, dtype=self.dtype)).float().cpu().numpy())
             if progress:
                 progress(len(batch))
-        return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+        return list(np.concatenate(chunks)) if chunks else []
 
     def describe(self, labels: list[str]) -> ModelInfo:
         return hub_model_info(self.resolved, self.fingerprint, labels)

@@ -34,8 +34,10 @@ def _hub_fingerprint(spec: TransformersEncoder, context: BuildContext) -> str:
     return transformers_fingerprint(spec, context.resolved)
 
 
-def _hub_describe(spec: TransformersEncoder, context: BuildContext, fingerprint: str, labels: list[str]) -> ModelInfo:
-    return hub_model_info(context.resolved, fingerprint, labels)
+def _hub_describe(
+    spec: TransformersEncoder, context: BuildContext, fingerprint: str | None, labels: list[str]
+) -> ModelInfo:
+    return hub_model_info(context.resolved, fingerprint or "", labels)
 
 
 def _hub_status(spec: TransformersEncoder, models_dir: Path | None, fetch: bool) -> Status:
@@ -79,12 +81,26 @@ def _classifier(spec: ClassifierEncoder, context: BuildContext):
 
 
 IMAGE, TEXT = frozenset({"image"}), frozenset({"image", "text"})
-HUB = {"hub_model": True, "status": _hub_status, "fingerprint": _hub_fingerprint, "describe": _hub_describe}
+
+
+def _hub_kind(name: str, provides: frozenset[str]) -> EncoderKind:
+    """A transformers encoder kind: its model is resolved like any hub model, and looked up without loading."""
+    return EncoderKind(
+        name,
+        TransformersEncoder,
+        provides,
+        _transformers,
+        hub_model=True,
+        status=_hub_status,
+        fingerprint=_hub_fingerprint,
+        describe=_hub_describe,
+    )
+
 
 for _kind in (
-    EncoderKind("dinov2", TransformersEncoder, IMAGE, _transformers, **HUB),
-    EncoderKind("vit", TransformersEncoder, IMAGE, _transformers, **HUB),
-    EncoderKind("clip", TransformersEncoder, TEXT, _transformers, **HUB),
+    _hub_kind("dinov2", IMAGE),
+    _hub_kind("vit", IMAGE),
+    _hub_kind("clip", TEXT),
     EncoderKind("deepface", FaceEncoder, frozenset({"face"}), _deepface, status=_deepface_status),
     EncoderKind(
         "pixels",

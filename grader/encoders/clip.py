@@ -17,7 +17,7 @@ class ClipEncoder(Encoder):
 
         self.tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
         config = CLIPConfig.from_pretrained(self.resolved.path)
-        self.max_tokens = int(config.text_config.max_position_embeddings)
+        self.max_tokens = int(config.text_config.max_position_embeddings)  # type: ignore[union-attr]
 
     def _load(self) -> torch.nn.Module:
         from transformers import CLIPModel
@@ -25,7 +25,7 @@ class ClipEncoder(Encoder):
         return CLIPModel.from_pretrained(self.resolved.path)
 
     def _image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return projected(self.model.get_image_features(pixel_values=pixel_values))
+        return projected(self.model.get_image_features(pixel_values=pixel_values))  # type: ignore[operator]
 
     def too_long(self, texts: Sequence[str]) -> list[str]:
         """Texts over the model's token limit; they are cut to the limit, keeping the end-of-text token."""
@@ -38,5 +38,6 @@ class ClipEncoder(Encoder):
             tokens = self.tokenizer(
                 list(batch), padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
             ).to(self.device)
-            chunks.append(projected(self.model.get_text_features(**tokens)).float().cpu().numpy())
+            features = self.model.get_text_features(**tokens)  # type: ignore[operator]
+            chunks.append(projected(features).float().cpu().numpy())
         return np.concatenate(chunks)

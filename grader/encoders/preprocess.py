@@ -15,7 +15,7 @@ from grader.encoders.specs import ResizeCrop
 from grader.errors import InputError
 from grader.images import DecodedImage
 
-_RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
+_RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
 
 
 def short_edge_size(w: int, h: int, size: int) -> tuple[int, int]:
@@ -33,7 +33,7 @@ def check_resizable(image: DecodedImage, size: int | None) -> None:
         return
     (width, height), path = image.rgb.size, image.path
     w, h = short_edge_size(width, height, size)
-    if w * h > Image.MAX_IMAGE_PIXELS:
+    if Image.MAX_IMAGE_PIXELS is not None and w * h > Image.MAX_IMAGE_PIXELS:
         raise InputError(
             f"{path}: is {width}x{height}; with its short edge scaled to {size} before the crop it "
             f"would be {w}x{h} ({w * h / 1e6:.0f} MP): too large to preprocess safely"
@@ -55,9 +55,9 @@ def center_crop(img: Image.Image, size: int) -> Image.Image:
 
 def to_normalized_tensor(img: Image.Image, mean, std) -> torch.Tensor:
     """ToTensor then Normalize: ``[C, H, W]`` float32."""
-    array = np.asarray(img, dtype=np.float32) / 255.0
-    array = (array - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+    array = np.asarray(img, dtype=np.float32) / np.float32(255.0)
+    normal = (array - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    return torch.from_numpy(np.ascontiguousarray(normal.transpose(2, 0, 1)))
 
 
 def resize_crop(images: list[Image.Image], steps: ResizeCrop) -> torch.Tensor:

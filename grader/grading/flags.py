@@ -41,7 +41,7 @@ def image_rows(run: RunningTask, scores: SubjectScores, judgement: Judgement, en
     )
     rows = []
     for i, path in enumerate(subject.images):
-        values = {k: float(v.values[i]) for k, v in scores.scored.items() if not np.isnan(v.values[i])}
+        values = {k: float(v[i]) for k, v in scores.per_image().items() if not np.isnan(v[i])}
         flags = [NO_FACE] if scores.has_face is not None and not scores.has_face[i] else []
         flags += [
             line_flag(m.label, m.higher_is_better)

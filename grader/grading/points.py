@@ -28,7 +28,7 @@ def course_points(task: Task, subjects: list[SubjectResult]) -> float | None:
             for n, m in s.metrics.items()
             for line in [tier.threshold(s.subject, n)]
         ):
-            reached.append(tier.points)
+            reached.append(tier.points or 0.0)
     return max(reached)
 
 
@@ -44,7 +44,9 @@ def points_probabilities(
         return None
     gates = gate_checks(task)
     reached = np.zeros(confidence.RESAMPLES)
-    for tier in (t for t in task.tiers.values() if t.points is not None):
+    for tier in task.tiers.values():
+        if tier.points is None:
+            continue
         ok = np.ones(confidence.RESAMPLES, dtype=bool)
         for s in subjects:
             lines = {

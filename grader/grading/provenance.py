@@ -101,7 +101,7 @@ def overall(task: Task, subjects: list[SubjectResult]) -> dict[str, float]:
         return {}
     found = {}
     for name in task.metrics:
-        values = [s.metrics[name].value for s in subjects if s.metrics[name].value is not None]
+        values = [v for s in subjects if (v := s.metrics[name].value) is not None]
         if values:
             found[name] = float(np.mean(values))
     return found

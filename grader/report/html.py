@@ -68,10 +68,10 @@ def thumbnail(path: Path, alt: str, link: bool, embed_full: bool = False) -> Thu
     try:
         with Image.open(path) as img:
             mime = img.get_format_mimetype() or "image/png"
-            img = img.convert("RGB")
-            img.thumbnail((THUMB_PX, THUMB_PX))
+            small = img.convert("RGB")
+            small.thumbnail((THUMB_PX, THUMB_PX))
             buffer = io.BytesIO()
-            img.save(buffer, "JPEG", quality=80)
+            small.save(buffer, "JPEG", quality=80)
     except (OSError, ValueError, Image.DecompressionBombError):
         return Thumb("", f"{alt} (could not be read)")
     thumb = Thumb(_data_uri(buffer.getvalue(), "image/jpeg"), alt, path.resolve().as_uri() if link else "")
@@ -108,7 +108,7 @@ def bar(metric: MetricResult) -> dict | None:
 def _sort_metric(subject: SubjectResult) -> MetricResult | None:
     with_line = [m for m in subject.metrics.values() if m.threshold is not None and not m.is_count]
     scores = [m for m in subject.metrics.values() if not m.is_count]
-    return (with_line or scores or [None])[0]
+    return next(iter(with_line or scores), None)
 
 
 def _image_view(image: ImageScore, subject: SubjectResult, root: Path, link: bool, embed: bool) -> ImageView:

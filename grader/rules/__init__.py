@@ -24,12 +24,18 @@ if TYPE_CHECKING:
 class MetricSettings(Protocol):
     """What a rule may read of the metric it scores (a task file's metric entry)."""
 
-    label: str
-    rule: str
-    text_template: str | None
-    faces_only: bool
-    aggregation: str
-    higher_is_better: bool
+    @property
+    def label(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def text_template(self) -> str | None: ...
+    @property
+    def faces_only(self) -> bool: ...
+    @property
+    def aggregation(self) -> str: ...
+    @property
+    def higher_is_better(self) -> bool: ...
 
 
 @dataclass

@@ -32,7 +32,7 @@ def long_text_notes(rin: RuleInput, texts: list[str]) -> list[str]:
 
 def _kept(rin: RuleInput) -> np.ndarray:
     """Images the metric scores: all, or those with a face for faces-only metrics."""
-    if rin.metric.faces_only:
+    if rin.metric.faces_only and rin.has_face is not None:  # the schema gives faces-only metrics a face encoder
         return rin.has_face
     return np.ones(len(rin.subject.images), dtype=bool)
 
@@ -86,6 +86,7 @@ def _text_similarity(rin: RuleInput) -> ImageScores | None:
 
 
 def _faceless(rin: RuleInput) -> ImageScores:
+    assert rin.has_face is not None  # a face rule's encoder finds faces
     return ImageScores(faceless_flags(rin.has_face))
 
 

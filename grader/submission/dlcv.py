@@ -70,7 +70,7 @@ class PairedFoldersLayout(OneSubjectLayout):
 
     kind: Literal["paired-folders"]
     subject: str = "images"
-    reference_dir: Candidates = Field(default=".", description="Ground-truth folder.")
+    reference_dir: Candidates = Field(default_factory=lambda: ["."], description="Ground-truth folder.")
 
     @property
     def data_markers(self) -> list[str]:

@@ -38,7 +38,7 @@ class IdentityFoldersLayout(OneSubjectLayout):
 
     kind: Literal["identity-folders"]
     subject: str = "person"
-    training_dir: Candidates = Field(default=".", description="Folder of training photos.")
+    training_dir: Candidates = Field(default_factory=lambda: ["."], description="Folder of training photos.")
 
 
 def read_training(

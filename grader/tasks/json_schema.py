@@ -24,14 +24,14 @@ def task_json_schema() -> dict[str, Any]:
     metric = create_model(
         "MetricSpec",
         __base__=MetricSpec,
-        rule=(Literal[tuple(RULES.names())], Field(description=MetricSpec.model_fields["rule"].description)),
-        encoder=(Union[encoders], ...),  # noqa: UP007 - a union built at run time
+        rule=(Literal[tuple(RULES.names())], Field(description=MetricSpec.model_fields["rule"].description)),  # type: ignore[arg-type]
+        encoder=(Union[encoders], ...),  # type: ignore[arg-type]  # noqa: UP007 - a union built at run time
     )
     task = create_model(
         "Task",
         __base__=Task,
-        layout=(Union[layouts], ...),  # noqa: UP007
-        metrics=(dict[str, metric], Field(min_length=1)),
+        layout=(Union[layouts], ...),  # type: ignore[arg-type]  # noqa: UP007
+        metrics=(dict[str, metric], Field(min_length=1)),  # type: ignore[valid-type]
     )
     schema = task.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -3,7 +3,7 @@ of being ignored. Encoder and layout specs are validated by the class their ``ki
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
@@ -23,12 +23,12 @@ class MetricSpec(Strict):
         default=None, description="For text rules: a format string over the subject's and the image's fields."
     )
     faces_only: bool = Field(default=False, description="Leave out images in which the face encoder finds no face.")
-    aggregation: Literal["mean", "sum"] | None = Field(
-        default=None, description="How the subject's value comes from its images; the rule's own when left out."
+    aggregation: Literal["mean", "sum"] = Field(
+        default="mean", description="How the subject's value comes from its images; the rule's own when left out."
     )
-    higher_is_better: bool | None = Field(
-        default=None,
-        description="The rule's direction, which a task file may state to be explicit but never contradict.",
+    higher_is_better: bool = Field(
+        default=True,
+        description="The rule's direction (its own when left out), which a task file may state but never contradict.",
     )
     copy_line: float | None = Field(
         default=None,
@@ -36,6 +36,15 @@ class MetricSpec(Strict):
         "task's own model) is flagged as a copy of it, e.g. DINO 95.",
     )
     description: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rule_defaults(cls, raw: Any) -> Any:
+        """What the task file leaves out of direction and aggregation is the rule's."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("rule"), str) or raw["rule"] not in RULES:
+            return raw
+        rule = RULES.get(raw["rule"])
+        return {"higher_is_better": rule.higher_is_better, "aggregation": rule.aggregation, **raw}
 
     @field_validator("rule")
     @classmethod
@@ -54,7 +63,7 @@ class MetricSpec(Strict):
             raise ValueError(f"text_template is only used by text rules, not {self.rule}")
         if self.copy_line is not None and self.rule != "reference_similarity":
             raise ValueError(f"copy_line is a 100·cos line for reference_similarity, not {self.rule}")
-        if self.higher_is_better is not None and self.higher_is_better != rule.higher_is_better:
+        if self.higher_is_better != rule.higher_is_better:
             direction = "higher" if rule.higher_is_better else "lower"
             raise ValueError(
                 f"higher_is_better: {str(self.higher_is_better).lower()} contradicts rule {self.rule}, for which "
@@ -64,9 +73,6 @@ class MetricSpec(Strict):
         if not rule.requires <= provides:
             missing = ", ".join(sorted(rule.requires - provides))
             raise ValueError(f"rule {self.rule} does not go with a {self.encoder.kind} encoder (it gives no {missing})")
-        if self.higher_is_better is None or self.aggregation is None:
-            defaults = {"higher_is_better": rule.higher_is_better, "aggregation": self.aggregation or rule.aggregation}
-            return self.model_copy(update=defaults)
         return self
 
 
@@ -88,7 +94,8 @@ class Gate(Strict):
     value: float
     description: str = ""
 
-    def holds(self, value: float) -> bool:
+    def holds(self, value: Any) -> Any:
+        """Whether the gate holds for ``value``, a number or an array of them (then elementwise)."""
         return {">": value > self.value, ">=": value >= self.value, "<": value < self.value, "<=": value <= self.value}[
             self.op
         ]
@@ -145,7 +152,7 @@ class Task(Strict):
     @model_validator(mode="after")
     def _names_are_known(self) -> Task:
         subjects = set(self.layout.named_subjects)
-        named_elsewhere = [
+        named_elsewhere: list[tuple[str, Any]] = [
             ("gates", self.gates),
             ("selection.weights", self.selection.weights if self.selection else {}),
             ("layout.baseline_metrics", getattr(self.layout, "baseline_metrics", ())),

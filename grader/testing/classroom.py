@@ -27,6 +27,11 @@ def _copy(source: Path, target: Path, change: Change | None = None, keep: tuple[
             change(Image.open(path).convert("RGB")).save(dest)
 
 
+def _copy_and_zip(submission: Path, folder: Path, change: Change) -> None:
+    _copy(submission, folder, change)
+    _zip(folder, folder.with_suffix(".zip"))
+
+
 def _patterned(seed: int) -> Change:
     """A change that blends an image with a seeded 4x4 pattern of grey levels."""
     levels = np.random.default_rng(seed).integers(0, 256, (4, 4), dtype=np.uint8)
@@ -55,12 +60,12 @@ def build_class(root: Path, submission: Path, count: int = 8) -> tuple[Path, Pat
     # Each student's own work: the images under a coarse pattern of their own, which moves every perceptual
     # hash far from the others' (the fixture's flat shapes look alike otherwise).
     own: dict[str, Change] = {student: _patterned(seed) for seed, student in enumerate(("s02", "s03", "s06", "s08"))}
-    builders: dict[str, Callable[[Path], None]] = {
+    builders: dict[str, Callable[[Path], object]] = {
         "s01": lambda d: _copy(submission, d),
-        "s02": lambda d: (_copy(submission, d, own["s02"]), _zip(d, d.with_suffix(".zip"))),
+        "s02": lambda d: _copy_and_zip(submission, d, own["s02"]),
         "s03": lambda d: _copy(submission, d, own["s03"]),
         "s04": lambda d: d.with_suffix(".zip").write_bytes(b"PK\x03\x04 this is not a whole zip file"),
-        "s05": lambda d: [_copy(p, d) for p in sorted(submission.iterdir()) if p.name == "object-1"],
+        "s05": lambda d: _copy(submission / "object-1", d),
         "s06": lambda d: _copy(submission, d, own["s06"], keep=("object-1",)),
         "s08": lambda d: _copy(submission, d, own["s08"]),
     }

@@ -46,7 +46,7 @@ def genai2024_hw10(root: Path, rng: np.random.Generator) -> None:
     astronaut, other = sources()  # the variants' crop boxes are in the 512 px photo's pixels: shrink afterwards
 
     def small(img: Image.Image) -> Image.Image:
-        return img.resize((96, 96), Image.BICUBIC)
+        return img.resize((96, 96), Image.Resampling.BICUBIC)
 
     brad = root / "Datasets" / "Brad"
     for name, make in TRAINING.items():

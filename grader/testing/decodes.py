@@ -26,8 +26,8 @@ def counting_decodes() -> Iterator[Counter]:
         counts[Path(path).resolve()] += 1
         return imread(path, *args)
 
-    ImageFile.ImageFile.load, cv2.imread = counted_load, counted_imread
+    ImageFile.ImageFile.load, cv2.imread = counted_load, counted_imread  # type: ignore[method-assign]
     try:
         yield counts
     finally:
-        ImageFile.ImageFile.load, cv2.imread = load, imread
+        ImageFile.ImageFile.load, cv2.imread = load, imread  # type: ignore[method-assign]

@@ -21,7 +21,7 @@ def _shape_image(rng: np.random.Generator, shape: str, colour: tuple, size: int 
     background = tuple(int(v) for v in rng.integers(60, 255, size=3))
     centre = tuple(float(v) for v in rng.uniform(200, 312, size=2))
     img = draw_shape(shape, colour, background, centre, float(rng.uniform(100, 160)))
-    return img.resize((size, size), Image.BICUBIC)
+    return img.resize((size, size), Image.Resampling.BICUBIC)
 
 
 def build_textual_inversion(root: Path, images_per_prompt: int = 25, seed: int = 0) -> tuple[Path, Path]:
@@ -122,7 +122,9 @@ def build_dreambench(root: Path, images_per_prompt: int = 4, seed: int = 0) -> t
     for name, (shape, colour) in subjects.items():
         (data / name).mkdir(parents=True, exist_ok=True)
         for i in range(3):
-            _shape_image(rng, shape, colour, size=160).resize((200, 150), Image.BICUBIC).save(data / name / f"{i}.jpg")
+            _shape_image(rng, shape, colour, size=160).resize((200, 150), Image.Resampling.BICUBIC).save(
+                data / name / f"{i}.jpg"
+            )
         for index in range(len(prompts[name])):
             folder = generated / name / str(index)
             folder.mkdir(parents=True, exist_ok=True)

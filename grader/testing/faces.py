@@ -25,7 +25,7 @@ def sources() -> tuple[Image.Image, Image.Image]:
 
 
 def _crop(box: tuple[int, int, int, int]) -> Variant:
-    return lambda img: img.crop(box).resize((512, 512), Image.BICUBIC)
+    return lambda img: img.crop(box).resize((512, 512), Image.Resampling.BICUBIC)
 
 
 def _enhance(kind: type, factor: float) -> Variant:
@@ -46,7 +46,9 @@ SAME_PERSON: dict[str, Variant] = {
     "warm_colours": _enhance(ImageEnhance.Color, 1.6),
     "darker": _enhance(ImageEnhance.Brightness, 0.7),
     "grayscale": lambda img: ImageOps.grayscale(img).convert("RGB"),
-    "low_resolution": lambda img: img.resize((160, 160), Image.BICUBIC).resize((512, 512), Image.BICUBIC),
+    "low_resolution": lambda img: img.resize((160, 160), Image.Resampling.BICUBIC).resize(
+        (512, 512), Image.Resampling.BICUBIC
+    ),
 }
 NO_FACE: Variant = _crop((0, 330, 512, 512))
 

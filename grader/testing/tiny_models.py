@@ -12,6 +12,7 @@ import shutil
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -24,7 +25,7 @@ _OPENAI_MEAN = [0.48145466, 0.4578275, 0.40821073]
 _OPENAI_STD = [0.26862954, 0.26130258, 0.27577711]
 _TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 # The real architectures' sizes, for benchmarks: random weights, real cost.
-_FULL = {
+_FULL: dict[str, Any] = {
     "facebook/dinov2-large": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16},
     "openai/clip-vit-large-patch14-336": {
         "text": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
@@ -120,7 +121,7 @@ def _clip_builder(model_id: str, image_size: int, patch_size: int) -> Callable[[
     def build(out: Path, full: bool = False) -> None:
         from transformers import CLIPConfig, CLIPModel
 
-        size = _FULL[model_id] if full else {"text": _TINY, "vision": _TINY, "projection_dim": 16}
+        size: dict[str, Any] = _FULL[model_id] if full else {"text": _TINY, "vision": _TINY, "projection_dim": 16}
         config = CLIPConfig(
             text_config={**size["text"], "vocab_size": 49408, "max_position_embeddings": 77},
             vision_config={**size["vision"], "image_size": image_size, "patch_size": patch_size},
