@@ -28,7 +28,7 @@ from generators.sweep import parse_grid, run_sweep
 from grader.cache import EmbeddingCache
 from grader.errors import GraderError, UsageError
 from grader.grading import GradeOptions, Resources
-from grader.options import key_values
+from grader.keyvalues import key_values
 from grader.progress import rich_progress
 from grader.tasks import load_task
 

@@ -27,6 +27,7 @@ class NotebookResult(GradeResult):
 
     @classmethod
     def of(cls, result: GradeResult) -> NotebookResult:
+        """The same result, with its notebook view."""
         return cls(**{f.name: getattr(result, f.name) for f in fields(result)})
 
     def _repr_html_(self) -> str:

@@ -34,6 +34,8 @@ Planner = Callable[[Any, Path, "str | None", "str | None"], list[Job]]
 
 @dataclass(frozen=True)
 class LayoutKind:
+    """One layout kind: its spec class, its scanner and its generation planner."""
+
     name: str
     spec: type  # a grader.tasks.schema.LayoutBase subclass
     scan: Scanner

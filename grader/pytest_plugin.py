@@ -74,7 +74,7 @@ def session_result(config: pytest.Config) -> GradeResult:
     """The session's one grade of the configured submission."""
     from grader.errors import GraderError
     from grader.grading import GradeOptions, Resources, grade
-    from grader.options import key_values
+    from grader.keyvalues import key_values
     from grader.tasks import load_task
 
     if _RESULT in config.stash:

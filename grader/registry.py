@@ -20,8 +20,12 @@ LOG = logging.getLogger("t2i_grader.plugins")
 
 
 class Named(Protocol):
+    """What a registry holds: records with a name."""
+
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The name a task file uses for the record."""
+        ...
 
 
 R = TypeVar("R", bound=Named)
@@ -34,6 +38,8 @@ def _origin(entry: EntryPoint) -> str:
 
 
 class Registry(Generic[R]):
+    """The records of one kind, built-in and from plugins, by name."""
+
     def __init__(self, what: str, group: str, builtins: str) -> None:
         self.what = what  # "rule", "encoder kind", "layout kind": used in messages
         self.group = group
@@ -92,6 +98,7 @@ class Registry(Generic[R]):
             self._load_entry(pending.pop(next(iter(pending))))
 
     def get(self, name: str) -> R:
+        """The record called ``name``; KeyError naming the known ones when there is none."""
         self._load(name)
         if name not in self._records:
             raise KeyError(f"unknown {self.what} {name!r}; known: {', '.join(sorted(self._records))}")
@@ -106,5 +113,6 @@ class Registry(Generic[R]):
         return iter(list(self._records.values()))
 
     def names(self) -> list[str]:
+        """Every registered name, sorted (plugins loaded)."""
         self._load()
         return sorted(self._records)

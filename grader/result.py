@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 class Verdict(str, Enum):
+    """A subject's or a grade's outcome."""
+
     PASS = "PASS"
     FAIL = "FAIL"
     INCOMPLETE = "INCOMPLETE"  # something required was missing or unreadable; not a valid grade
@@ -28,6 +30,8 @@ NO_FACE = "no face"  # the flag of an image in which the face encoder found no f
 
 @dataclass
 class ImageScore:
+    """One graded image: its scores, flags and details."""
+
     subject: str
     file: str
     scores: dict[str, float]
@@ -53,6 +57,8 @@ def margin(value: float, line: float, higher_is_better: bool) -> float:
 
 @dataclass
 class MetricResult:
+    """One metric of one subject: its value, line, interval, pass probability, ceiling and conventions."""
+
     metric: str
     label: str
     value: float | None
@@ -71,6 +77,7 @@ class MetricResult:
 
     @property
     def passed(self) -> bool | None:
+        """Whether the value is on the passing side of the line; None without a value or a line."""
         if self.value is None or self.threshold is None:
             return None
         return meets(self.value, self.threshold, self.higher_is_better)
@@ -106,6 +113,8 @@ class MetricResult:
 
 @dataclass
 class SubjectResult:
+    """One subject's metrics, problems, gate failures and references."""
+
     subject: str
     n_images: int
     expected_images: int
@@ -117,6 +126,8 @@ class SubjectResult:
 
     @property
     def verdict(self) -> Verdict:
+        """INCOMPLETE or NOT GRADED on errors, FAIL below a line or a gate, UNCALIBRATED, SCORED without lines,
+        else PASS."""
         if any(p.severity == "error" for p in self.problems):
             has_scores = any(m.value is not None for m in self.metrics.values())
             return Verdict.INCOMPLETE if has_scores else Verdict.NOT_GRADED
@@ -133,6 +144,8 @@ class SubjectResult:
 
 @dataclass
 class ModelInfo:
+    """A model as the reports name it: the metrics it served, its id, where it was loaded from, its fingerprint."""
+
     metric_labels: list[str]
     model_id: str
     source: str
@@ -143,6 +156,8 @@ class ModelInfo:
 
 @dataclass
 class GradeResult:
+    """The one result object every report reads: per image, per subject, per task."""
+
     task: str
     title: str
     tier: str
@@ -171,14 +186,17 @@ class GradeResult:
 
     @property
     def all_problems(self) -> list[Problem]:
+        """The grade's problems, then each subject's."""
         return self.problems + [p for s in self.subjects for p in s.problems]
 
     @property
     def uses_test_models(self) -> bool:
+        """Whether any model was a test model (random weights)."""
         return any(m.is_test_model for m in self.models)
 
     @property
     def verdict(self) -> Verdict:
+        """INCOMPLETE if anything is, else FAIL if any subject fails, UNCALIBRATED, SCORED, or PASS."""
         verdicts = {s.verdict for s in self.subjects}
         if any(p.severity == "error" for p in self.problems) or verdicts & {Verdict.INCOMPLETE, Verdict.NOT_GRADED}:
             return Verdict.INCOMPLETE
@@ -190,6 +208,7 @@ class GradeResult:
 
     @property
     def exit_code(self) -> ExitCode:
+        """The exit code grader check ends with for this result."""
         return {
             Verdict.PASS: ExitCode.PASSED,
             Verdict.SCORED: ExitCode.PASSED,
@@ -237,6 +256,8 @@ class GradeResult:
         return pd.DataFrame(rows, columns=columns)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON report as a dict (schema in docs/report.schema.json)."""
+
         def subject_dict(s: SubjectResult) -> dict[str, Any]:
             return {
                 "subject": s.subject,

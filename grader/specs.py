@@ -67,6 +67,7 @@ class OneSubjectLayout(LayoutBase):
 
     @property
     def named_subjects(self) -> list[str]:
+        """The one subject the task file names."""
         return [self.subject]
 
 

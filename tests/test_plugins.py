@@ -133,3 +133,34 @@ def test_registry_loads_an_entry_point_only_when_its_name_is_looked_up(tmp_path,
     assert "no_such_rule" not in rules  # an unknown name loads what is left
     assert len(rules.broken) == 1 and "broken-rules 0.3" in rules.broken[0]
     assert "best_reference" in rules.names() and "nope" not in rules.names()
+
+
+def test_the_readme_plugin_example_builds_on_the_public_module_alone():
+    import re
+
+    from grader.tasks.schema import MetricSpec
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    code = re.search(r"```python\n(# my_siglip/__init__.py\n.*?)```", readme, re.DOTALL).group(1)
+    imports = set(re.findall(r"^from (grader[\w.]*) import", code, re.MULTILINE))
+    assert imports == {"grader.plugins"}
+    import types
+
+    module = types.ModuleType("my_siglip")  # a real module: pydantic resolves the spec's annotations in it
+    sys.modules["my_siglip"] = module
+    try:
+        exec(compile(code, "my_siglip/__init__.py", "exec"), module.__dict__)
+    finally:
+        del sys.modules["my_siglip"]
+    encoder = module.ENCODER
+    assert encoder.name == "siglip" and encoder.hub_model and {"image", "text"} <= encoder.provides
+    from grader.encoders import ENCODERS
+
+    ENCODERS.register(encoder)
+    try:
+        metric = MetricSpec.model_validate(
+            {"label": "CLIP-I", "rule": "reference_similarity", "encoder": {"kind": "siglip"}}
+        )
+        assert metric.encoder.model == "google/siglip-base-patch16-224" and metric.higher_is_better
+    finally:
+        ENCODERS._records.pop("siglip")

@@ -77,6 +77,8 @@ class Status:
 
 @dataclass(frozen=True)
 class EncoderKind:
+    """One encoder kind: its spec class, what it provides, how it is built and reported."""
+
     name: str
     spec: type  # a grader.tasks.schema.EncoderSpecBase subclass
     provides: frozenset[str]
@@ -110,15 +112,18 @@ class LazyEncoder:
 
     @property
     def built(self) -> bool:
+        """Whether the model has been loaded."""
         return self._encoder is not None
 
     @property
     def encoder(self) -> ImageEncoder:
+        """The encoder, built on first use."""
         if self._encoder is None:
             self._encoder = self.kind.build(self.spec, self.context)
         return self._encoder
 
     def describe(self, labels: list[str]) -> ModelInfo:
+        """The model as reports name it, without loading it when the kind can say."""
         if self.kind.describe and not self.built:
             return self.kind.describe(self.spec, self.context, self.fingerprint, labels)
         return self.encoder.describe(labels)

@@ -25,6 +25,8 @@ from grader.tasks.schema import Task
 
 @dataclass(frozen=True)
 class Encoded:
+    """Stage 2's output: the inputs as finally read, the encoders, every image's embeddings and looks."""
+
     inputs: Inputs  # as read again after the images that failed were left out
     encoders: dict[tuple, LazyEncoder]  # by encoder key
     embeddings: dict[tuple, Embeddings]  # by encoder key
@@ -36,6 +38,7 @@ class Encoded:
 
 
 def is_test_model(embeddings: Embeddings) -> bool:
+    """Whether these embeddings come from a test model (random weights)."""
     return bool(getattr(embeddings.encoder.context.resolved, "is_test_model", False))
 
 

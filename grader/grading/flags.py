@@ -80,6 +80,7 @@ def copies_as_problems(rows: list[ImageScore], subjects: list[SubjectResult]) ->
 
 
 def ceiling_notes(subjects: list[SubjectResult]) -> list[str]:
+    """A note for each metric whose mean is beyond the real-vs-real ceiling of its subject."""
     return [
         f"{s.subject}: {m.label} {m.value:.2f} is beyond its real-image ceiling {m.ceiling:.2f} (the references "
         "scored against each other): look for copies of the references"

@@ -13,6 +13,8 @@ from grader.submission import ScanContext, SubjectInput, scan
 
 @dataclass(frozen=True)
 class Inputs:
+    """Stage 1's output: the subjects, the grade's problems and notes, the folders read."""
+
     subjects: list[SubjectInput]
     problems: list[Problem]  # of the grade (not of one subject), notes excepted
     notes: list[str]  # where things were read from

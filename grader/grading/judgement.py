@@ -22,6 +22,8 @@ from grader.tasks.schema import Task
 
 @dataclass(frozen=True)
 class Judgement:
+    """Stage 4's output for one subject."""
+
     metrics: dict[str, MetricResult]
     failures: list[str]  # gates that failed, faces-only metrics without a face
     distributions: dict[str, np.ndarray]  # metric -> bootstrap resamples of its aggregate
@@ -29,6 +31,7 @@ class Judgement:
 
 
 def gate_checks(task: Task) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """Each gate of ``task`` as a function of a metric's value (or of an array of resampled values)."""
     return {name: gate.holds for name, gate in task.gates.items()}
 
 

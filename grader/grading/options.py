@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from grader.errors import UsageError
-from grader.options import key_values
+from grader.keyvalues import key_values
 
 if TYPE_CHECKING:
     from grader.cache import EmbeddingCache

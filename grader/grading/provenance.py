@@ -51,6 +51,8 @@ def manifest(folder: Path) -> dict | None:
 
 
 def settings(run: RunningTask, options: GradeOptions, resources: Resources, encoded: Encoded, data: Path) -> dict:
+    """The result's settings: texts, data, models folder, encoders, selection, lines, bootstrap, cache, the work
+    done and the generator's manifest."""
     task = run.task
     return {
         "text_templates": {n: m.text_template for n, m in task.metrics.items() if m.text_template},

@@ -16,6 +16,8 @@ from grader.tasks.schema import MetricSpec, Selection, Task
 
 @dataclass
 class SubjectScores:
+    """Stage 3's output for one subject."""
+
     subject: SubjectInput
     has_face: np.ndarray | None  # per image, when the task has a face encoder
     scored: dict[str, ImageScores]  # metric -> its per-image values (metrics that could not score are absent)
@@ -23,10 +25,12 @@ class SubjectScores:
     notes: list[str] = field(default_factory=list)
 
     def per_image(self) -> dict[str, np.ndarray]:
+        """Metric -> per-image values, for the metrics that could score."""
         return {n: s.values for n, s in self.scored.items() if s.values is not None}
 
 
 def rule_input(metric: MetricSpec, scores: SubjectScores, embeddings: Embeddings, meta_file: str) -> RuleInput:
+    """What a rule reads for ``metric`` over the subject of ``scores``."""
     return RuleInput(metric, scores.subject, embeddings, scores.has_face, meta_file)
 
 

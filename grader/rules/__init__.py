@@ -25,17 +25,34 @@ class MetricSettings(Protocol):
     """What a rule may read of the metric it scores (a task file's metric entry)."""
 
     @property
-    def label(self) -> str: ...
+    def label(self) -> str:
+        """How reports name the metric."""
+        ...
+
     @property
-    def rule(self) -> str: ...
+    def rule(self) -> str:
+        """The rule's name."""
+        ...
+
     @property
-    def text_template(self) -> str | None: ...
+    def text_template(self) -> str | None:
+        """For text rules: the format string over the subject's and the image's fields."""
+        ...
+
     @property
-    def faces_only(self) -> bool: ...
+    def faces_only(self) -> bool:
+        """Whether images without a face are left out."""
+        ...
+
     @property
-    def aggregation(self) -> str: ...
+    def aggregation(self) -> str:
+        """How the subject's value comes from its per-image values (mean, sum)."""
+        ...
+
     @property
-    def higher_is_better(self) -> bool: ...
+    def higher_is_better(self) -> bool:
+        """The metric's direction, which is its rule's."""
+        ...
 
 
 @dataclass
@@ -51,6 +68,7 @@ class ImageScores:
 
     @classmethod
     def unscorable(cls, *problems: Problem) -> ImageScores:
+        """The subject cannot be scored on this metric, for the reasons ``problems`` give."""
         return cls(None, problems=list(problems))
 
 
@@ -67,6 +85,8 @@ class RuleInput:
 
 @dataclass(frozen=True)
 class Rule:
+    """How one metric scores each image of a subject: what it needs, its score function, its direction."""
+
     name: str
     description: str
     requires: frozenset[str]  # what the encoder must provide
