@@ -30,6 +30,7 @@ from grader.errors import GraderError, UsageError
 from grader.grading import GradeOptions, Resources
 from grader.keyvalues import key_values
 from grader.progress import rich_progress
+from grader.submission.files import MANIFEST
 from grader.tasks import load_task
 
 if TYPE_CHECKING:  # choices built from the registries at run time; a checker sees their type
@@ -227,7 +228,7 @@ def _write_manifest(out: Path, record: dict) -> Path:
 
     from grader.report.files import atomic_write
 
-    path = out / "manifest.json"
+    path = out / MANIFEST
     atomic_write(path, json.dumps(record, indent=2) + "\n")
     return path
 

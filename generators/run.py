@@ -17,10 +17,9 @@ from generators.schedulers import check_eta, scheduler_name, use_scheduler
 from grader.errors import InputError
 from grader.models import resolve
 from grader.progress import ProgressReporter, SilentProgress
+from grader.submission.files import MANIFEST
 from grader.tasks.schema import Task
 from grader.versions import library_versions
-
-MANIFEST = "manifest.json"
 
 
 @dataclass

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from grader.result import Verdict
+
 
 def setting_text(point: dict[str, float]) -> str:
     """``ip_adapter_scale=0.6, guidance=7.5``: how a grid point reads in tables and messages."""
@@ -78,7 +80,7 @@ def recommend(table: pd.DataFrame, grid: dict[str, list[float]], per_subject_sca
     top, rows = summary.loc[setting], scored[scored["setting"] == setting]
     point = {name: float(rows[name].iloc[0]) for name in grid}
     chance = None if pd.isna(top["pass_probability"]) else float(top["pass_probability"])
-    passes = bool((rows["verdict"] == "PASS").all())
+    passes = bool((rows["verdict"] == Verdict.PASS.value).all())
     best = Recommendation(setting, point, float(top["worst_margin"]), top["worst_subject"], chance, passes)
     if per_subject_scale and "ip_adapter_scale" in grid and len(grid["ip_adapter_scale"]) > 1:
         others = [name for name in grid if name != "ip_adapter_scale"]

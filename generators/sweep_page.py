@@ -11,6 +11,7 @@ import pandas as pd
 from generators.sweep_model import SweepResult, setting_summary
 from grader.report.files import atomic_write
 from grader.report.html import environment, thumbnail
+from grader.result import Verdict
 from grader.tasks.schema import Task
 
 
@@ -43,7 +44,7 @@ def render_sweep_html(sweep: SweepResult, task: Task) -> str:
             {
                 "name": setting,
                 "folder": rows["folder"].iloc[0],
-                "passed": int((rows["verdict"] == "PASS").sum()),
+                "passed": int((rows["verdict"] == Verdict.PASS.value).sum()),
                 "subjects": len(rows),
                 "worst_margin": None if pd.isna(row["worst_margin"]) else float(row["worst_margin"]),
                 "least_probability": None if pd.isna(row["pass_probability"]) else float(row["pass_probability"]),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from generators.sweep_model import SweepResult
+from grader.result import Verdict
 from grader.rules import RULES
 from grader.tasks.schema import Task
 
@@ -75,7 +76,7 @@ def _scatter(sweep: SweepResult, task: Task, metrics: list[str], subject: str, o
     if len(settings) == 1:  # one axis: the points have an order worth a line
         ordered = rows.sort_values(settings[0])
         ax.plot(ordered[x], ordered[y], color="#999", linewidth=1, zorder=2)
-    colours = [PASS_COLOUR if v == "PASS" else FAIL_COLOUR for v in rows["verdict"]]
+    colours = [PASS_COLOUR if v == Verdict.PASS.value else FAIL_COLOUR for v in rows["verdict"]]
     ax.scatter(rows[x], rows[y], c=colours, s=36, zorder=3, edgecolors="white", linewidths=0.5)
     _frame_and_shade(ax, task, x, y, rows)
     best = sweep.recommended

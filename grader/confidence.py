@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grader.metrics.aggregate import selection_totals
 from grader.result import meets
 
 RESAMPLES = 9999
@@ -56,9 +57,8 @@ def _aggregate_rows(values: np.ndarray, aggregation: str) -> np.ndarray:
 
 def select_rows(indices: np.ndarray, weights: dict[str, float], k: int, per_image: dict[str, np.ndarray]) -> np.ndarray:
     """Per resample, the k resampled images with the highest weighted score (ties keep resample order),
-    as ``grader.scoring.select_top_k`` chooses them from the whole set."""
-    total = sum(weight * per_image[name] for name, weight in weights.items())
-    total = np.where(np.isnan(total), -np.inf, total)
+    as ``grader.metrics.aggregate.top_k`` chooses them from the whole set."""
+    total = selection_totals(per_image, weights)
     order = np.argsort(-total[indices], axis=1, kind="stable")[:, :k]
     return np.take_along_axis(indices, order, axis=1)
 

@@ -27,7 +27,7 @@ class Embeddings:
     ) -> None:
         self.encoder = encoder
         self.cache = cache if encoder.fingerprint is not None else None  # None: cheaper than a lookup
-        self.text_notes: dict[str, str] = {}  # text -> "cut:<limit>" when cut to the encoder's token limit
+        self.cut_to: dict[str, int] = {}  # text -> the token limit it was cut to
         self.by_path: dict[Path, np.ndarray] = {}
         self.todo: dict[Path, None] = {}  # still to embed, in order
         self.computed = 0
@@ -113,18 +113,29 @@ class Embeddings:
         if missing:
             fresh = self.encoder.encode_texts(missing)
             long = set(self.encoder.too_long(missing))
-            limit = f"cut:{self.encoder.max_tokens}"
-            found.update({text_digest(t): (v, limit if t in long else "") for t, v in zip(missing, fresh, strict=True)})
+            cut = _CUT.format(self.encoder.max_tokens)
+            found.update({text_digest(t): (v, cut if t in long else "") for t, v in zip(missing, fresh, strict=True)})
             if self.cache:
                 texts_of = f"{encoder_name(self.encoder)}, texts"
                 self.cache.put_many([(text_digest(t), *found[text_digest(t)]) for t in missing], key, texts_of)
-        self.text_notes.update({t: found[text_digest(t)][1] for t in unique})
+        for t in unique:
+            limit = _cut_limit(found[text_digest(t)][1])
+            if limit is not None:
+                self.cut_to[t] = limit
         return np.stack([found[text_digest(t)][0] for t in texts])
 
     def truncated(self, texts: Sequence[str]) -> list[tuple[str, int]]:
         """Those of ``texts`` (already embedded) that were cut to the token limit, with the limit."""
-        cut = {t: n for t, n in self.text_notes.items() if n.startswith("cut:")}
-        return [(t, int(cut[t].split(":")[1])) for t in sorted(set(texts)) if t in cut]
+        return [(t, self.cut_to[t]) for t in sorted(set(texts)) if t in self.cut_to]
+
+
+# How the cache keeps, beside a text's vector, that the text was cut to the encoder's token limit.
+_CUT = "cut:{}"
+
+
+def _cut_limit(extra: str) -> int | None:
+    prefix = _CUT.format("")
+    return int(extra.removeprefix(prefix)) if extra.startswith(prefix) and extra[len(prefix) :].isdigit() else None
 
 
 def encoder_name(encoder) -> str:

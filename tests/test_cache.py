@@ -16,6 +16,9 @@ from grader.cli import app
 from grader.grading import GradeOptions, Resources, grade
 from grader.tasks import load_task
 
+# Their outcome depends on transformers (its models, processors or tokenizers): also run on 4.x.
+pytestmark = pytest.mark.transformers
+
 
 def _grade(root: Path, models: Path, cache: EmbeddingCache | None, dtype: str | None = None):
     options = GradeOptions(models_dir=models, dtype=dtype)

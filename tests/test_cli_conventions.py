@@ -143,6 +143,7 @@ def test_face_choices_are_the_names_deepface_knows():
     assert registry is None or set(FACE_MODELS) <= set(registry)
 
 
+@pytest.mark.transformers
 def test_device_and_batch_size_reach_the_encoders(tiny_models, tmp_path):
     from grader.grading import GradeOptions, Resources
     from grader.grading.encoding import build_encoders

@@ -24,6 +24,9 @@ from grader.submission.dreambench import parse_prompts_and_classes
 from grader.tasks import load_task
 from grader.testing.courses import BUILDERS, build_course_fixtures
 
+# Their outcome depends on transformers (its models, processors or tokenizers): also run on 4.x.
+pytestmark = pytest.mark.transformers
+
 COURSES = fixtures_dir() / "courses"
 DLIB = ["--face-model", "Dlib", "--face-detector", "centerface"]
 

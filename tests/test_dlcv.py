@@ -22,6 +22,9 @@ from grader.result import Verdict
 from grader.tasks import available_tasks, load_task
 from grader.testing.dlcv import build_ddim, build_digits, build_dreambench, build_textual_inversion, build_zero_shot
 
+# Their outcome depends on transformers (its models, processors or tokenizers): also run on 4.x.
+pytestmark = pytest.mark.transformers
+
 B32 = "openai/clip-vit-base-patch32"
 
 

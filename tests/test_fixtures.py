@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from grader.paths import fixtures_dir
 from grader.testing.clip_vocab import write_clip_tokenizer_files
 from grader.testing.synthetic import build_ml2025_fixture
 from grader.testing.tiny_models import build_tiny_models
+
+# Their outcome depends on transformers (its models, processors or tokenizers): also run on 4.x.
+pytestmark = pytest.mark.transformers
 
 
 def test_tiny_models_are_deterministic(tmp_path, tiny_models):

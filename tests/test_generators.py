@@ -36,6 +36,9 @@ from grader.paths import fixtures_dir
 from grader.tasks import load_task
 from grader.tasks.registry import available_tasks
 
+# Their outcome depends on transformers (its models, processors or tokenizers): also run on 4.x.
+pytestmark = pytest.mark.transformers
+
 COURSES = fixtures_dir() / "courses"
 
 

@@ -20,6 +20,9 @@ from grader.cli import app
 from grader.paths import fixtures_dir
 from tests.test_course_data import COURSES, SHIPPED
 
+# Their outcome depends on transformers (its models, processors or tokenizers): also run on 4.x.
+pytestmark = pytest.mark.transformers
+
 # The test models are drawn by each transformers major's own initialisation, so each major has its snapshots.
 SNAPSHOTS = Path(__file__).parent / "snapshots" / f"transformers{transformers.__version__.split('.')[0]}"
 # What differs between machines and runs, not between gradings: when, by which command and library versions, and

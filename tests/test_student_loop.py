@@ -12,12 +12,16 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from grader.cache import EmbeddingCache
 from grader.grading import GradeOptions, Resources, grade
 from grader.tasks import available_tasks, load_task
 from grader.watch import watch
+
+# Their outcome depends on transformers (its models, processors or tokenizers): also run on 4.x.
+pytestmark = pytest.mark.transformers
 
 HEAVY = ("torch", "transformers", "sklearn", "deepface", "diffusers", "pandas")
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.report.html import environment
+from grader.result import meets
 
 
 def strip(metric: dict[str, Any]) -> dict[str, Any] | None:
@@ -27,7 +28,7 @@ def strip(metric: dict[str, Any]) -> dict[str, Any] | None:
             "student": s,
             "value": v,
             "left": place(v),
-            "passed": None if line is None else (v >= line if up else v <= line),
+            "passed": None if line is None else meets(v, line, up),
         }
         for s, v in sorted(values.items(), key=lambda kv: kv[1])
     ]

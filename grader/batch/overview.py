@@ -8,7 +8,7 @@ from typing import Any
 
 from grader.batch.grading import GRADED, MISSING, NOT_GRADED, StudentOutcome
 from grader.batch.shared import SharedPair
-from grader.result import MetricResult
+from grader.result import MetricResult, Verdict
 
 CLOSEST = 3  # students nearest each line, listed in the overview
 
@@ -90,8 +90,8 @@ def summary(
         names = list(rows[0][1].metrics) if rows else []
         subjects[subject] = {
             "graded": len(rows),
-            "passed": sum(s.verdict.value == "PASS" for _, s in rows),
-            "pass_rate": sum(s.verdict.value == "PASS" for _, s in rows) / len(rows) if rows else None,
+            "passed": sum(s.verdict is Verdict.PASS for _, s in rows),
+            "pass_rate": sum(s.verdict is Verdict.PASS for _, s in rows) / len(rows) if rows else None,
             "metrics": {n: _metric_summary([(student, s.metrics[n]) for student, s in rows]) for n in names},
         }
     counts = {status: sum(o.status == status for o in outcomes) for status in (GRADED, NOT_GRADED, MISSING)}

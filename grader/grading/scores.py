@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader.embeddings import Embeddings
+from grader.metrics.aggregate import top_k
 from grader.problems import Problem
 from grader.rules import RULES, ImageScores, RuleInput
 from grader.submission import SubjectInput
@@ -63,13 +64,5 @@ def score_subject(
 
 
 def select_top_k(per_image: dict[str, np.ndarray], selection: Selection) -> np.ndarray:
-    """Indices of the k images with the highest weighted sum of the named metrics (ties keep file order).
-
-    Example:
-        >>> select_top_k({"image": np.array([70.0, 80, 75]), "text": np.array([30.0, 20, 29])},
-        ...              Selection(k=2, weights={"image": 1.0, "text": 2.5})).tolist()
-        [2, 0]
-    """
-    total = sum(weight * per_image[name] for name, weight in selection.weights.items())
-    total = np.where(np.isnan(total), -np.inf, total)
-    return np.argsort(-total, kind="stable")[: selection.k]
+    """Indices of the images the task's selection keeps (``grader.metrics.aggregate.top_k``)."""
+    return top_k(per_image, selection.weights, selection.k)

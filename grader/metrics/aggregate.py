@@ -19,3 +19,20 @@ def total(scores: np.ndarray) -> float:
 
 
 AGGREGATIONS = {"mean": mean, "sum": total}
+
+
+def selection_totals(per_image: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """Each image's weighted sum of the named metrics, -inf where one is missing (never kept)."""
+    summed = sum(weight * np.asarray(per_image[name], dtype=np.float64) for name, weight in weights.items())
+    return np.where(np.isnan(summed), -np.inf, summed)
+
+
+def top_k(per_image: dict[str, np.ndarray], weights: dict[str, float], k: int) -> np.ndarray:
+    """Indices of the k images with the highest weighted sum of the named metrics (ties keep file order).
+
+    Example:
+        >>> top_k({"image": np.array([70.0, 80, 75]), "text": np.array([30.0, 20, 29])},
+        ...       {"image": 1.0, "text": 2.5}, 2).tolist()
+        [2, 0]
+    """
+    return np.argsort(-selection_totals(per_image, weights), kind="stable")[:k]
