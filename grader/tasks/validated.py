@@ -88,5 +88,5 @@ def remember(data: bytes, task: Task) -> None:
         with tempfile.NamedTemporaryFile(dir=entry.parent, suffix=".tmp", delete=False) as handle:
             pickle.dump(task, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(handle.name, entry)
-    except OSError:
-        pass  # a read-only cache folder only costs the next command its validation
+    except Exception:  # a read-only cache folder, a task that does not pickle: the next command validates again
+        pass
