@@ -26,8 +26,9 @@ from generators.run import GenerationSettings, generate
 from generators.schedulers import SCHEDULERS
 from generators.sweep import parse_grid, run_sweep
 from grader.cache import EmbeddingCache
+from grader.cli.grading_options import GradingArgs, grading_options, without_grading
 from grader.errors import GraderError, UsageError
-from grader.grading import GradeOptions, Resources
+from grader.grading import Resources
 from grader.keyvalues import key_values
 from grader.progress import rich_progress
 from grader.submission.files import MANIFEST
@@ -142,6 +143,7 @@ def _generation_command(mode: str):
             list[str] | None,
             typer.Option(metavar="SETTING=V1,V2,...", help="sweep: values of one setting (give two for a 2-D grid)."),
         ] = None,
+        grading: GradingArgs | None = None,  # sweep: the grading options of grader check
     ) -> None:
         try:
             spec = load_task(task)
@@ -173,7 +175,7 @@ def _generation_command(mode: str):
                 else:
                     if not grid:
                         raise UsageError("sweep needs --grid SETTING=V1,V2,...")
-                    options = GradeOptions.build(models=models)
+                    options = (grading or GradingArgs(models=models)).options(spec.name)
                     result = run_sweep(
                         spec,
                         data,
@@ -194,7 +196,7 @@ def _generation_command(mode: str):
             return
         _print_sweep(result, out)
 
-    return command
+    return grading_options(command, keep=("models",)) if mode == "sweep" else without_grading(command)
 
 
 app.command(

@@ -153,3 +153,13 @@ def test_watch_leaves_the_callers_resources_as_they_were(ml2025, tiny_models):
     watch(load_task("ml2025-hw10"), ml2025 / "submission", ml2025 / "data", GradeOptions(models_dir=tiny_models),
           console, changes=[], resources=resources)  # fmt: skip
     assert resources.encoder_pool is None and resources.cache is None
+
+
+def test_generate_sweep_offers_the_grading_options_and_run_none():
+    from generators.cli import app as generate
+
+    sweep = CliRunner().invoke(generate, ["sweep", "--help"], env={"COLUMNS": "200"}).output
+    run = CliRunner().invoke(generate, ["run", "--help"], env={"COLUMNS": "200"}).output
+    for flag in ("--baseline", "--threshold", "--dtype", "--gate", "--strict-copies", "--models"):
+        assert flag in sweep, flag
+    assert "--threshold" not in run and "--baseline" not in run and "--models" in run

@@ -133,20 +133,43 @@ _SHARED: list[tuple[str, Any, Any]] = [
 SHARED_NAMES = [name for name, _, _ in _SHARED]
 
 
-def grading_options(command: Callable[..., Any]) -> Callable[..., Any]:
+def grading_options(command: Callable[..., Any] | None = None, *, keep: tuple[str, ...] = ()) -> Callable[..., Any]:
     """Give ``command`` the shared grading options, placed after its required parameters; it receives them as
-    ``grading: GradingArgs``."""
+    ``grading: GradingArgs``. ``keep``: shared options the command has already (with its own help), which it
+    keeps and which fill the same fields of ``grading``. Used as ``@grading_options`` or
+    ``grading_options(keep=(...))(command)``."""
+    if command is None:
+        return functools.partial(grading_options, keep=keep)
     own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "grading"]
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    shared = [inspect.Parameter(name, kind, default=default, annotation=hint) for name, hint, default in _SHARED]
+    shared = [
+        inspect.Parameter(name, kind, default=default, annotation=hint)
+        for name, hint, default in _SHARED
+        if name not in keep
+    ]
     split = next((i for i, p in enumerate(own) if p.default is not inspect.Parameter.empty), len(own))
     parameters = [*own[:split], *shared, *own[split:]]
 
     @functools.wraps(command)
     def wrapper(**given: Any) -> Any:
-        args = GradingArgs(**{name: given.pop(name) for name in SHARED_NAMES})
-        return command(grading=args, **given)
+        values = {name: given.pop(name) if name not in keep else given[name] for name in SHARED_NAMES}
+        return command(grading=GradingArgs(**values), **given)
 
+    return _with_signature(wrapper, parameters)
+
+
+def without_grading(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` as a command that takes no grading options (its ``grading`` parameter keeps its default)."""
+
+    @functools.wraps(command)
+    def wrapper(**given: Any) -> Any:
+        return command(**given)
+
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "grading"]
+    return _with_signature(wrapper, own)
+
+
+def _with_signature(wrapper: Callable[..., Any], parameters: list[inspect.Parameter]) -> Callable[..., Any]:
     wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
     del wrapper.__wrapped__  # typer must read the signature above, not the command's own
