@@ -79,11 +79,21 @@ def watch(
     kept = Resources(given.cache, {} if given.encoder_pool is None else given.encoder_pool)  # models stay loaded
     result = grade(task, submission, data, options, progress or SilentProgress(), kept)
     render(result, out)
-    out.print(f"[bold]watching {submission}[/] for changed images (Ctrl-C to stop)", highlight=False)
+    watching = f"[bold]watching {submission}[/] for changed images (Ctrl-C to stop)"
     extensions = {e.lower() for e in task.layout.extensions}
-    stream = changes if changes is not None else watch_files(submission, stop_event=stop, debounce=800)
+    if changes is not None:
+        out.print(watching, highlight=False)
+        stream = changes
+    else:
+        # An empty batch after each quiet second: the first one says the watcher runs, so "watching" is printed
+        # only once a change would be seen (a change made before that is the first batch, and seen as well).
+        stream = watch_files(submission, stop_event=stop, debounce=800, yield_on_timeout=True, rust_timeout=1000)
+    announced = changes is not None
     try:
         for batch in stream:
+            if not announced:
+                out.print(watching, highlight=False)
+                announced = True
             names = _relevant(batch, extensions)
             if not names:
                 continue

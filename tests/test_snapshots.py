@@ -76,4 +76,15 @@ def test_fixture_report_equals_its_snapshot(case, tiny_models, classifiers, tmp_
     if os.environ.get("T2I_GRADER_WRITE_SNAPSHOTS"):
         snapshot.parent.mkdir(parents=True, exist_ok=True)
         snapshot.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    assert report == json.loads(snapshot.read_text())
+    expected = json.loads(snapshot.read_text())
+    assert report == expected, "\n".join(_differences(report, expected)[:12])
+
+
+def _differences(now: object, then: object, where: str = "") -> list[str]:
+    """Where two reports differ, and how: the first lines say what moved."""
+    if isinstance(now, dict) and isinstance(then, dict):
+        keys = sorted(set(now) | set(then))
+        return [d for k in keys for d in _differences(now.get(k), then.get(k), f"{where}.{k}")]
+    if isinstance(now, list) and isinstance(then, list) and len(now) == len(then):
+        return [d for i, (a, b) in enumerate(zip(now, then, strict=True)) for d in _differences(a, b, f"{where}[{i}]")]
+    return [] if now == then else [f"{where}: {now!r} (snapshot {then!r})"]

@@ -172,5 +172,5 @@ def without_grading(command: Callable[..., Any]) -> Callable[..., Any]:
 def _with_signature(wrapper: Callable[..., Any], parameters: list[inspect.Parameter]) -> Callable[..., Any]:
     wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-    del wrapper.__wrapped__  # typer must read the signature above, not the command's own
+    del wrapper.__wrapped__  # type: ignore[attr-defined]  # typer must read the signature above, not the wrapped one
     return wrapper
