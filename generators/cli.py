@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -26,6 +25,7 @@ from generators.run import GenerationSettings, generate
 from generators.schedulers import SCHEDULERS
 from generators.sweep import parse_grid, run_sweep
 from grader.cache import EmbeddingCache
+from grader.cli.common import new_app, report_console
 from grader.cli.grading_options import GradingArgs, grading_options, without_grading
 from grader.errors import GraderError, UsageError
 from grader.grading import Resources
@@ -41,13 +41,8 @@ else:
     AdapterName = Literal[tuple(ADAPTERS)]
     SchedulerName = Literal[tuple(SCHEDULERS)]
 
-app = typer.Typer(
-    help="Generate submissions in the layout the grader reads: run, sweep, interpolate, ddim-grid.",
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    no_args_is_help=True,
-)
-out_console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
+app = new_app("Generate submissions in the layout the grader reads: run, sweep, interpolate, ddim-grid.")
+out_console = report_console()
 err = Console(stderr=True)
 
 

@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING
 from grader.result import GradeResult
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from grader.batch import BatchResult
     from grader.grading import GradeOptions
+    from grader.grading.options import GradingKeywords
     from grader.tasks.schema import Task
 
 PathLike = str | Path
@@ -42,7 +45,7 @@ def _task(task: str | Path | Task) -> Task:
     return task if not isinstance(task, str | Path) else load_task(str(task))
 
 
-def _options(spec: Task, baseline: str | None, given: dict) -> GradeOptions:
+def _options(spec: Task, baseline: str | None, given: GradingKeywords) -> GradeOptions:
     from grader.grading import GradeOptions
 
     return GradeOptions.build(baseline=baseline, task=spec.name, **given)
@@ -54,23 +57,15 @@ def grade(
     data: PathLike,
     baseline: str | None = None,
     *,
-    models: PathLike | None = None,
     cache: bool | PathLike = True,
-    thresholds: dict[str, float] | None = None,
-    text_template: str | None = None,
-    face_model: str | None = None,
-    face_detector: str | None = None,
-    classifiers: dict[str, PathLike] | None = None,
-    dtype: str | None = None,
-    strict_copies: bool = False,
-    gate: PathLike | None = None,
-    device: str | None = None,
-    batch_size: int | None = None,
+    **options: Unpack[GradingKeywords],
 ) -> GradeResult:
     """Grade ``submission`` (a folder or a .zip) for ``task`` (a name, a task file or a Task) against the
     ``baseline`` tier (default: the task's first). ``cache``: True for the user cache, False for none, or a folder.
-    ``dtype``: fp32 (the courses') or bf16; ``gate``: a file from ``grader calibrate``. ``device`` (e.g. "cuda:0")
-    and ``batch_size`` change how fast the encoders run, not what they compute.
+    The grading options are those of ``grader check`` (``grader.grading.options.GradingKeywords``): ``models``,
+    ``thresholds``, ``text_template``, ``face_model``, ``face_detector``, ``classifiers``, ``dtype`` (fp32, the
+    courses', or bf16), ``strict_copies``, ``gate`` (a file from ``grader calibrate``), and ``device`` (e.g.
+    "cuda:0") and ``batch_size``, which change how fast the encoders run, not what they compute.
     Raises ``grader.errors.GraderError`` (with its ``exit_code``) when it cannot grade at all.
 
     Example:
@@ -85,24 +80,10 @@ def grade(
     from grader.grading import grade as run
 
     spec = _task(task)
-    options = _options(
-        spec,
-        baseline,
-        dict(
-            models=models,
-            thresholds=thresholds,
-            text_template=text_template,
-            face_model=face_model,
-            face_detector=face_detector,
-            classifiers=classifiers,
-            dtype=dtype,
-            strict_copies=strict_copies,
-            gate=gate,
-            device=device,
-            batch_size=batch_size,
-        ),
+    graded = run(
+        spec, Path(submission), Path(data), _options(spec, baseline, options), resources=Resources.with_cache(cache)
     )
-    return NotebookResult.of(run(spec, Path(submission), Path(data), options, resources=Resources.with_cache(cache)))
+    return NotebookResult.of(graded)
 
 
 def grade_class(
@@ -114,19 +95,9 @@ def grade_class(
     *,
     roster: PathLike | None = None,
     engine: str = "local",
-    models: PathLike | None = None,
     cache: bool | PathLike = True,
-    thresholds: dict[str, float] | None = None,
-    text_template: str | None = None,
-    face_model: str | None = None,
-    face_detector: str | None = None,
-    classifiers: dict[str, PathLike] | None = None,
-    dtype: str | None = None,
-    strict_copies: bool = False,
-    gate: PathLike | None = None,
-    device: str | None = None,
-    batch_size: int | None = None,
     html: bool = False,
+    **options: Unpack[GradingKeywords],
 ) -> BatchResult:
     """Grade every student's entry of ``submissions`` (``grader batch``), with the grading options of
     ``grade``; files are written to ``out``.
@@ -141,29 +112,12 @@ def grade_class(
     from grader.grading import Resources
 
     spec = _task(task)
-    options = _options(
-        spec,
-        baseline,
-        dict(
-            models=models,
-            thresholds=thresholds,
-            text_template=text_template,
-            face_model=face_model,
-            face_detector=face_detector,
-            classifiers=classifiers,
-            dtype=dtype,
-            strict_copies=strict_copies,
-            gate=gate,
-            device=device,
-            batch_size=batch_size,
-        ),
-    )
     return run_batch(
         spec,
         Path(submissions),
         Path(data),
         Path(out),
-        options,
+        _options(spec, baseline, options),
         Resources.with_cache(cache),
         Path(roster) if roster else None,
         engine,

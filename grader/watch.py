@@ -87,7 +87,16 @@ def watch(
     else:
         # An empty batch after each quiet second: the first one says the watcher runs, so "watching" is printed
         # only once a change would be seen (a change made before that is the first batch, and seen as well).
-        stream = watch_files(submission, stop_event=stop, debounce=800, yield_on_timeout=True, rust_timeout=1000)
+        # watchfiles' default filter drops every path with a .git, .venv, .tox... folder in it, wherever the
+        # submission lies: a submission inside one would never be seen to change. Only the image names matter.
+        stream = watch_files(
+            submission,
+            watch_filter=lambda change, path: Path(path).suffix.lower() in extensions,
+            stop_event=stop,
+            debounce=800,
+            yield_on_timeout=True,
+            rust_timeout=1000,
+        )
     announced = changes is not None
     try:
         for batch in stream:

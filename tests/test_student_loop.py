@@ -101,7 +101,12 @@ def _wait_for(buffer: io.StringIO, text: str, seconds: float = 120) -> str:
     raise AssertionError(f"{text!r} never appeared in:\n{buffer.getvalue()}")
 
 
-def test_watch_regrades_a_changed_image_and_says_what_moved(ml2025, tiny_models, tmp_path):
+# watchfiles' default filter would drop every change under a folder named like .venv or .tox.
+@pytest.mark.parametrize("under", ["", ".venv/course"], ids=["plain", "under-.venv"])
+def test_watch_regrades_a_changed_image_and_says_what_moved(ml2025, tiny_models, tmp_path, under):
+    if under:
+        (tmp_path / under).mkdir(parents=True)
+        ml2025 = Path(shutil.move(ml2025, tmp_path / under / ml2025.name))
     buffer = io.StringIO()
     console = Console(file=buffer, width=200, force_terminal=False)
     options, resources = GradeOptions(models_dir=tiny_models), Resources(EmbeddingCache(tmp_path / "e.sqlite"))

@@ -20,14 +20,20 @@ if TYPE_CHECKING:
 # Each command imports what it needs when it runs: `grader --help` and a fully cached `grader check` never pay
 # for torch, transformers, scikit-learn or pandas.
 
-app = typer.Typer(
-    help="Grade personalized text-to-image submissions exactly as the courses do.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-# Off a terminal rich assumes 80 columns; reports read better a little wider (COLUMNS still wins).
-out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
+
+def new_app(help_text: str) -> typer.Typer:
+    """A command group as ``grader`` and ``generate`` have them: help without arguments, errors as one line."""
+    return typer.Typer(help=help_text, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def report_console() -> Console:
+    """Standard output for reports. Off a terminal rich assumes 80 columns; reports read better a little wider
+    (COLUMNS still wins)."""
+    return Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
+
+
+app = new_app("Grade personalized text-to-image submissions exactly as the courses do.")
+out = report_console()
 err = Console(stderr=True)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from grader.errors import UsageError
 from grader.keyvalues import key_values
@@ -31,6 +31,23 @@ DTYPES: Mapping[str, str | None] = MappingProxyType(
 
 def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
+
+
+class GradingKeywords(TypedDict, total=False):
+    """The grading options as the Python API takes them (``grader.grade(..., **options)``): the keywords of
+    ``GradeOptions.build`` that a user gives."""
+
+    models: str | Path | None
+    text_template: str | None
+    dtype: str | None
+    face_model: str | None
+    face_detector: str | None
+    classifiers: Mapping[str, str | Path] | list[str] | None
+    thresholds: Mapping[str, float | str] | list[str] | None
+    strict_copies: bool
+    gate: str | Path | None
+    device: str | None
+    batch_size: int | str | None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ scores -> per-subject judgement -> flags, points, provenance -> ``GradeResult``.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def grade(
     progress = progress or SilentProgress()
     submission, data = Path(submission), Path(data_dir)  # strings from notebooks and scripts
     run = prepare(task, options)
-    with unpacked(submission) if folder is None else _given(folder) as root:
+    with unpacked(submission) if folder is None else nullcontext(folder) as root:
         encoded = read_and_embed(run, root, data, options, resources, progress)
         inputs = encoded.inputs
         subjects, rows, distributions, notes = [], [], {}, list(inputs.notes)
@@ -85,16 +86,3 @@ def grade(
         published=run.task.published,
         extras=provenance.extras(run.task, rows),
     )
-
-
-class _given:
-    """A folder the caller unpacked, used as it is (the caller removes it)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def __enter__(self) -> Path:
-        return self.folder
-
-    def __exit__(self, *exc: object) -> None:
-        return None
