@@ -14,6 +14,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from grader.errors import InputError
 from grader.tasks.schema import Tier
 
@@ -26,6 +28,8 @@ def _load(path: Path) -> dict[str, Any]:
         report = json.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: cannot read a result JSON: {exc}") from exc
+    except RecursionError:
+        raise InputError(f"{path}: cannot read a result JSON: nested too deeply") from None
     if not isinstance(report, dict) or not isinstance(report.get("subjects"), list) or "task" not in report:
         raise InputError(f"{path}: not a result JSON of grader check (no task and subjects)")
     return report
@@ -99,4 +103,8 @@ def gate_tier(path: Path, task: str) -> Tier:
         raise InputError(f"{path}: not a gate file written by grader calibrate")
     if gate["task"] != task:
         raise InputError(f"{path}: a gate for task {gate['task']}, not {task}")
-    return Tier.model_validate(gate["tier"][GATE_TIER])
+    try:
+        return Tier.model_validate(gate["tier"][GATE_TIER])
+    except ValidationError as exc:  # a hand-edited gate: a line that is not a finite number, a field misspelt
+        problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"{path}: not a valid gate: {problem}") from None

@@ -38,7 +38,11 @@ _COLUMNS = (
 
 
 @contextmanager
-def rich_progress(console: Console) -> Iterator[RichProgress]:
+def rich_progress(console: Console, quiet: bool = False) -> Iterator[ProgressReporter]:
+    """Bars on ``console``; none with ``quiet`` (``--quiet`` prints the verdict line alone)."""
+    if quiet:
+        yield SilentProgress()
+        return
     with Progress(*_COLUMNS, console=console, transient=False) as progress:
         yield RichProgress(progress)
 
@@ -63,8 +67,22 @@ class ClassProgress:
         self._progress.advance(self._students, 1)
 
 
+class SilentClassProgress(SilentProgress):
+    """A class graded without bars."""
+
+    def expect(self, students: int) -> None:
+        pass
+
+    def student_done(self) -> None:
+        pass
+
+
 @contextmanager
-def class_progress(console: Console) -> Iterator[ClassProgress]:
+def class_progress(console: Console, quiet: bool = False) -> Iterator[ClassProgress | SilentClassProgress]:
+    """The class's two bars on ``console``; none with ``quiet``."""
+    if quiet:
+        yield SilentClassProgress()
+        return
     with Progress(*_COLUMNS, console=console, transient=False) as progress:
         yield ClassProgress(progress)
 

@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 class Strict(BaseModel):
     """Unknown keys are rejected, so a typo names its field instead of being ignored; specs are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # a NaN line passes nothing
 
 
 class EncoderSpecBase(Strict):

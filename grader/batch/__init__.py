@@ -19,7 +19,7 @@ from grader.batch.shared import SharedPair, shared_images
 from grader.batch.students import Student, find_students
 from grader.errors import ExitCode, UsageError
 from grader.grading import GradeOptions, Resources
-from grader.progress import ClassProgress
+from grader.progress import ClassProgress, SilentClassProgress
 from grader.report.files import atomic_write, write_json
 from grader.tasks.schema import Task
 
@@ -66,7 +66,7 @@ def run_batch(
     engine: str = "local",
     address: str | None = None,
     html: bool = False,
-    progress: ClassProgress | None = None,
+    progress: ClassProgress | SilentClassProgress | None = None,
 ) -> BatchResult:
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
@@ -76,7 +76,7 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     by_id = {s.id: s for s in students}
     outcomes = []
-    reporter = progress or _Quiet()
+    reporter = progress or SilentClassProgress()
     reporter.expect(len(students))
     resources = resources or Resources()
     for outcome in ENGINES[engine](task, students, data, options, reporter, resources, address=address):
@@ -98,14 +98,3 @@ def _write_table(rows: list[dict[str, Any]], path: Path) -> None:
     import pandas as pd
 
     atomic_write(path, pd.DataFrame(rows).to_csv(index=False))
-
-
-class _Quiet:
-    def task(self, label: str, total: int):
-        return lambda n: None
-
-    def expect(self, students: int) -> None:
-        pass
-
-    def student_done(self) -> None:
-        pass

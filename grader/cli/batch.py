@@ -47,6 +47,7 @@ def batch(
     Exit codes: 0 every submission was graded (whatever the verdicts), 2 some could not be graded (their rows
     say why), 3 a model is missing.
     """
+    from grader import logs
     from grader.batch import run_batch
     from grader.batch.console import render_overview
     from grader.grading import Resources
@@ -58,7 +59,7 @@ def batch(
         # One cache for the class: a re-run grades only new or changed images.
         options = grading.options(spec.name)
         resources = Resources(open_cache(cache_dir))
-        with class_progress(err) as progress:
+        with class_progress(err, quiet=logs.QUIET) as progress:
             result = run_batch(
                 spec, submissions, data, out_dir, options, resources, roster, engine, ray_address, html, progress
             )

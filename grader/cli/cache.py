@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -39,9 +40,12 @@ def cache_info(cache_dir: CacheDirOption = None) -> None:
 def _days(text: str) -> float:
     units = {"d": 1.0, "h": 1 / 24, "w": 7.0}
     try:
-        return float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+        days = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
     except ValueError:
-        raise UsageError(f"--older-than takes a duration such as 30d, 12h or 2w, not {text!r}") from None
+        days = math.nan
+    if not math.isfinite(days) or days < 0:
+        raise UsageError(f"--older-than takes a duration such as 30d, 12h or 2w, not {text!r}")
+    return days
 
 
 @cache_app.command("clear")

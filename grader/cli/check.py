@@ -82,6 +82,7 @@ def check(
 
     Exit codes: 0 all pass, 1 graded but below the baseline, 2 could not grade (usage or input), 3 model missing.
     """
+    from grader import logs
     from grader.grading import grade
     from grader.progress import rich_progress
     from grader.submission import unpacked
@@ -92,7 +93,7 @@ def check(
         options = grading.options(spec.name)
         resources = grading_resources(None if no_cache else open_cache(cache_dir))
         with unpacked(submission) as folder:  # kept for the HTML view, which reads the files
-            with rich_progress(err) as progress:
+            with rich_progress(err, quiet=logs.QUIET) as progress:
                 result = grade(spec, submission, data, options, progress, resources, folder)
             result.command = command_line()
             _write_views(result, folder, per_image, json_path, csv_path, subjects_csv, html_path)
@@ -142,6 +143,7 @@ def watch(
 
     Each re-grade prints only what changed: the images re-scored, the new means and margins, the lines crossed.
     """
+    from grader import logs
     from grader.progress import rich_progress
     from grader.tasks import load_task
     from grader.watch import watch as watch_loop
@@ -151,7 +153,7 @@ def watch(
         if not submission.is_dir():
             raise UsageError(f"{submission}: watch needs a folder (a .zip does not change in place)")
         options = grading.options(spec.name)
-        with rich_progress(err) as progress:
+        with rich_progress(err, quiet=logs.QUIET) as progress:
             watch_loop(
                 spec, submission, data, options, out, progress, resources=grading_resources(open_cache(cache_dir))
             )

@@ -113,6 +113,11 @@ class GradeOptions:
             >>> dict(options.thresholds), options.dtype, options.batch_size
             ({'dino': 60.0, 'clip_t': 18.0}, 'bfloat16', 4)
         """
+        if thresholds and baseline not in (None, "custom"):
+            raise UsageError(
+                f"--threshold sets the lines of tier 'custom', so --baseline {baseline} would not be used: give one "
+                "or the other"
+            )
         tiers = {}
         if gate is not None:
             from grader.calibrate import GATE_TIER, gate_tier

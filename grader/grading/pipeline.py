@@ -15,6 +15,7 @@ from grader.grading.options import GradeOptions, Resources
 from grader.grading.points import course_points, points_probabilities
 from grader.grading.running import labels, prepare
 from grader.grading.scores import score_subject
+from grader.problems import Problem, Severity
 from grader.progress import ProgressReporter, SilentProgress
 from grader.result import GradeResult
 from grader.submission import unpacked
@@ -60,6 +61,8 @@ def grade(
         if not encoded.is_test_model():  # test models' ceilings mean nothing
             notes += flags.ceiling_notes(subjects)
         problems = [relative_problem(p, root) for p in inputs.problems]
+        if not subjects:  # an empty grade is not a pass
+            problems.append(Problem(str(data), "the data names no subject: nothing was graded", None, Severity.ERROR))
         settings = provenance.settings(run, options, resources, encoded, data)
     problems += provenance.cache_problems(resources)
     notes += provenance.grade_notes(run, options, subjects)

@@ -44,7 +44,7 @@ def manifest(folder: Path) -> dict | None:
     """How the images were generated, when a generator left its manifest beside them."""
     try:
         raw = json.loads((folder / MANIFEST).read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     keys = ("adapter", "base", "settings", "generation")
     return {k: raw.get(k) for k in keys} if isinstance(raw, dict) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -109,9 +110,12 @@ def scan_prompt_folders(
             )
             try:
                 eval_text = concept["prompt_4_clip_eval"][index]
-                image_line, text_line = concept["baseline"][index]
-            except (IndexError, ValueError, TypeError) as exc:
+                lines = [float(v) for v in concept["baseline"][index]]
+                image_line, text_line = lines
+            except (IndexError, ValueError, TypeError, KeyError) as exc:
                 raise InputError(f"{input_path}: concept {key!r} prompt {index}: no eval prompt or baseline") from exc
+            if not all(math.isfinite(v) for v in lines):
+                raise InputError(f"{input_path}: concept {key!r} prompt {index}: a baseline is not a finite number")
             fields = {"prompt": prompt, "prompt_4_clip_eval": eval_text, "token_name": concept["token_name"]}
             subjects.append(
                 SubjectInput(
@@ -122,7 +126,7 @@ def scan_prompt_folders(
                     layout.images_per_prompt,
                     [],
                     list(ref_problems) + problems,
-                    dict(zip(layout.baseline_metrics, (float(image_line), float(text_line)), strict=True)),
+                    dict(zip(layout.baseline_metrics, (image_line, text_line), strict=True)),
                 )
             )
     return subjects, notes

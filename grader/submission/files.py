@@ -238,6 +238,8 @@ def read_json_object(path: Path, what: str, shape: str) -> dict:
         value = json.loads(path.read_text("utf-8-sig"))  # a BOM (Windows editors) is not part of the JSON
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: cannot parse JSON: {exc}") from exc
+    except RecursionError:
+        raise InputError(f"{path}: cannot parse JSON: nested too deeply") from None
     if not isinstance(value, dict):
         raise InputError(f"{path}: expected an object mapping {shape}")
     return value
