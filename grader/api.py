@@ -69,7 +69,7 @@ def grade(
     Raises ``grader.errors.GraderError`` (with its ``exit_code``) when it cannot grade at all.
 
     Example:
-        >>> result = grader.grade(f"{fixture}/submission", "ml2025-hw10", f"{fixture}/data", "boss",
+        >>> result = grader.grade(f"{fixture}/submission", "ml2025-hw10", f"{fixture}/data",
         ...                       models=models, thresholds={"dino": -100, "clip_t": -100}, cache=False)
         >>> result.verdict.value, len(result.images), result.subjects[0].subject
         ('PASS', 90, 'object-1')

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.metrics.aggregate import selection_totals
+from grader.metrics.aggregate import aggregate_rows, selection_totals
 from grader.result import meets
 
 RESAMPLES = 9999
@@ -44,17 +44,6 @@ def resample_indices(n: int, resamples: int = RESAMPLES, seed: int = SEED) -> np
     return np.concatenate(list(resample_blocks(n, resamples, seed)))
 
 
-def _aggregate_rows(values: np.ndarray, aggregation: str) -> np.ndarray:
-    """Each row's aggregate over its non-NaN entries (NaN when a row has none, for a mean)."""
-    valid = ~np.isnan(values)
-    totals = np.where(valid, values, 0.0).sum(axis=1)
-    if aggregation == "sum":
-        return totals
-    counts = valid.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
-
-
 def select_rows(indices: np.ndarray, weights: dict[str, float], k: int, per_image: dict[str, np.ndarray]) -> np.ndarray:
     """Per resample, the k resampled images with the highest weighted score (ties keep resample order),
     as ``grader.metrics.aggregate.top_k`` chooses them from the whole set."""
@@ -78,7 +67,7 @@ def bootstrap_distributions(
         if select is not None:
             indices = select(indices)
         for name, values in per_image.items():
-            parts[name].append(_aggregate_rows(values[indices], aggregations[name]))
+            parts[name].append(aggregate_rows(values[indices], aggregations[name]))
     return {name: np.concatenate(blocks) for name, blocks in parts.items()}
 
 

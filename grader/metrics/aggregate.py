@@ -21,6 +21,18 @@ def total(scores: np.ndarray) -> float:
 AGGREGATIONS = {"mean": mean, "sum": total}
 
 
+def aggregate_rows(values: np.ndarray, aggregation: str) -> np.ndarray:
+    """Each row's aggregate over its non-NaN entries (NaN when a row has none, for a mean): ``AGGREGATIONS``
+    applied to every row at once, for the bootstrap's resamples."""
+    valid = ~np.isnan(values)
+    totals = np.where(valid, values, 0.0).sum(axis=1)
+    if aggregation == "sum":
+        return totals
+    counts = valid.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
+
+
 def selection_totals(per_image: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
     """Each image's weighted sum of the named metrics, -inf where one is missing (never kept)."""
     summed = sum(weight * np.asarray(per_image[name], dtype=np.float64) for name, weight in weights.items())
