@@ -109,6 +109,29 @@ def test_clip_t_equals_torchmetrics(graded, tiny_models: Path):
     assert compared >= 10
 
 
+@pytest.mark.skipif(TRANSFORMERS_5, reason="torchmetrics 1.9 clip_score calls .norm on transformers 5 outputs")
+def test_the_torchmetrics_convention_is_torchmetrics_clip_score_over_the_subject(graded, tiny_models: Path):
+    """torchmetrics clamps the mean of a batch, not each image: on subjects with negative cosines the two differ."""
+    from torchmetrics.functional.multimodal import clip_score
+
+    result, root = graded
+    path = tiny_models / "openai/clip-vit-large-patch14-336"
+
+    def load():
+        return transformers.CLIPModel.from_pretrained(path), transformers.CLIPProcessor.from_pretrained(path)
+
+    seen_negative = False
+    for subject in result.subjects:
+        images = [i for i in result.images if i.subject == subject.subject]
+        texts = [i.details["text"] for i in images]
+        seen_negative |= any(i.scores["clip_t"] < 0 for i in images)
+        pixels = [torch.from_numpy(np.array(open_rgb(p))).permute(2, 0, 1) for p in _images(root, subject.subject)]
+        theirs = float(clip_score(pixels, texts, load).detach())
+        ours = subject.metrics["clip_t"].conventions["torchmetrics clip_score (max(mean 100·cos, 0))"]
+        assert ours == pytest.approx(theirs, abs=1e-4), subject.subject
+    assert seen_negative  # the case where clamping each image would not be torchmetrics' number
+
+
 def test_embeddings_do_not_depend_on_the_batch_size(ml2025: Path, tiny_models: Path):
     from grader.encoders import BuildContext, build_encoder
     from grader.models import resolve

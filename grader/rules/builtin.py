@@ -142,11 +142,12 @@ def _cosine_conventions(values: np.ndarray) -> dict[str, float]:
 
 
 def _clip_score_conventions(values: np.ndarray) -> dict[str, float]:
-    """Also CLIPScore: torchmetrics' 100·max(cos, 0) and Hessel et al.'s 2.5·max(cos, 0), per image then averaged."""
-    clamped = np.maximum(values / 100.0, 0.0)
+    """Also CLIPScore in its two published conventions: torchmetrics' ``clip_score`` clamps the mean,
+    max(mean(100·cos), 0) (its functional ``clip_score`` and ``CLIPScore.compute``); Hessel et al. clamp each
+    image, mean(2.5·max(cos, 0))."""
     return _cosine_conventions(values) | {
-        "torchmetrics clip_score (100·max(cos,0))": float(np.mean(100.0 * clamped)),
-        "CLIPScore, Hessel et al. (2.5·max(cos,0))": float(np.mean(2.5 * clamped)),
+        "torchmetrics clip_score (max(mean 100·cos, 0))": max(float(np.mean(values)), 0.0),
+        "CLIPScore, Hessel et al. (2.5·max(cos,0))": float(np.mean(2.5 * np.maximum(values / 100.0, 0.0))),
     }
 
 
