@@ -75,8 +75,7 @@ def watch(
     """Grade, then re-grade on every change until ``stop`` is set (or Ctrl-C); returns the last result."""
     from watchfiles import watch as watch_files
 
-    given = resources or Resources()
-    kept = Resources(given.cache, {} if given.encoder_pool is None else given.encoder_pool)  # models stay loaded
+    kept = (resources or Resources()).keeping_models()
     result = grade(task, submission, data, options, progress or SilentProgress(), kept)
     render(result, out)
     watching = f"[bold]watching {submission}[/] for changed images (Ctrl-C to stop)"

@@ -83,15 +83,22 @@ def test_clip_t_equals_logits_per_image(graded, tiny_models: Path):
         np.testing.assert_allclose(per_image, logits.numpy(), atol=1e-4)
 
 
+def _clip_loader(tiny_models: Path):
+    """The task's CLIP (model and processor) as torchmetrics' ``clip_score`` takes a model: a function loading it."""
+    path = tiny_models / "openai/clip-vit-large-patch14-336"
+
+    def load():
+        return transformers.CLIPModel.from_pretrained(path), transformers.CLIPProcessor.from_pretrained(path)
+
+    return load
+
+
 @pytest.mark.skipif(TRANSFORMERS_5, reason="torchmetrics 1.9 clip_score calls .norm on transformers 5 outputs")
 def test_clip_t_equals_torchmetrics(graded, tiny_models: Path):
     from torchmetrics.functional.multimodal import clip_score
 
     result, root = graded
-    path = tiny_models / "openai/clip-vit-large-patch14-336"
-
-    def load():
-        return transformers.CLIPModel.from_pretrained(path), transformers.CLIPProcessor.from_pretrained(path)
+    load = _clip_loader(tiny_models)
 
     compared = 0
     metadata = {"object-1": "on the grass", "object-2": "on a cobblestone street", "object-4": "with sunglasses"}
@@ -115,10 +122,7 @@ def test_the_torchmetrics_convention_is_torchmetrics_clip_score_over_the_subject
     from torchmetrics.functional.multimodal import clip_score
 
     result, root = graded
-    path = tiny_models / "openai/clip-vit-large-patch14-336"
-
-    def load():
-        return transformers.CLIPModel.from_pretrained(path), transformers.CLIPProcessor.from_pretrained(path)
+    load = _clip_loader(tiny_models)
 
     seen_negative = False
     for subject in result.subjects:

@@ -31,7 +31,7 @@ def run_local(
     **_: object,
 ) -> Iterator[StudentOutcome]:
     """One process, the models loaded once for the whole class (a shared encoder pool and cache)."""
-    shared = Resources(resources.cache, {} if resources.encoder_pool is None else resources.encoder_pool)
+    shared = resources.keeping_models()
     for student in students:
         yield grade_student(task, student, data, options, progress, shared)
 

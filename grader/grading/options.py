@@ -193,6 +193,11 @@ class Resources:
     cache: EmbeddingCache | None = None  # None: no cache
     encoder_pool: dict | None = None  # encoders kept across grades (grader watch): models load once
 
+    def keeping_models(self) -> Resources:
+        """These resources with an encoder pool, so that a run of grades loads each model once (the caller's
+        own pool when it has one; the caller's object is left as it is)."""
+        return Resources(self.cache, {} if self.encoder_pool is None else self.encoder_pool)
+
     @classmethod
     def with_cache(cls, cache: bool | str | Path | None = True) -> Resources:
         """True: the user cache; False or None: none; a folder (or an ``.sqlite`` file): that cache."""
