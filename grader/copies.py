@@ -43,7 +43,11 @@ def looks_of(paths: list[Path], known: dict[Path, VisualHash]) -> dict[Path, Loo
                 visual = visual_hash(open_rgb(path))
             except InputError:
                 visual = None
-        looks[path] = Looks(file_digest(path), visual)
+        try:
+            digest = file_digest(path)
+        except OSError:  # gone or unreadable since it was listed: no byte-for-byte match to find
+            digest = f"unreadable:{path}"
+        looks[path] = Looks(digest, visual)
     return looks
 
 

@@ -40,10 +40,10 @@ class Embeddings:
         """Take what the cache has of ``paths``; the rest join ``todo``."""
         new = [p for p in dict.fromkeys(paths) if p not in self.by_path and p not in self.todo]
         if self.cache and new:
-            digests = {p: file_digest(p) for p in new}  # memoised: one read per file per grade
+            digests = {p: d for p in new if (d := _digest_or_none(p))}  # memoised: one read per file per grade
             found = self.cache.get_many(set(digests.values()), self.encoder.fingerprint)
             for path in new:
-                if digests[path] in found:
+                if digests.get(path) in found:
                     vector, extra = found[digests[path]]
                     if extra:  # plain embeddings have nothing to restore: the encoder need not be built
                         self.encoder.restore(path, vector, extra)
@@ -69,9 +69,19 @@ class Embeddings:
             del self.todo[image.path]
         self.computed += len(done)
         if self.cache and done:
-            items = [(file_digest(i.path), self.by_path[i.path], self.encoder.cache_extra(i.path)) for i in done]
+            items = [
+                (key, self.by_path[i.path], self.encoder.cache_extra(i.path)) for i in done if (key := self._key(i))
+            ]
             self.cache.put_many(items, self.encoder.fingerprint, encoder_name(self.encoder))
         return failures
+
+    def _key(self, image: DecodedImage) -> str | None:
+        """The cache key of ``image``'s vector: the digest of the bytes decoded. An encoder that reads the file
+        itself may have read other bytes: its vector is kept only if the file still has the decoded ones."""
+        if hasattr(self.encoder, "encode_decoded"):
+            return image.digest or None
+        now = _digest_or_none(image.path)
+        return now if now and now == image.digest else None
 
     def _one_by_one(self, images: Sequence[DecodedImage], error: InputError) -> tuple[list, dict[Path, str]]:
         if len(images) == 1:
@@ -127,6 +137,14 @@ class Embeddings:
     def truncated(self, texts: Sequence[str]) -> list[tuple[str, int]]:
         """Those of ``texts`` (already embedded) that were cut to the token limit, with the limit."""
         return [(t, self.cut_to[t]) for t in sorted(set(texts)) if t in self.cut_to]
+
+
+def _digest_or_none(path: Path) -> str | None:
+    """The file's content hash, or None when it cannot be read now (it is then decoded, and named, as any)."""
+    try:
+        return file_digest(path)
+    except OSError:
+        return None
 
 
 # How the cache keeps, beside a text's vector, that the text was cut to the encoder's token limit.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ class DecodedImage:
     format: str | None
     mode: str  # the file's own mode, before the RGB conversion
     orientation: int  # EXIF orientation (1: as stored; 0: unreadable)
+    digest: str = ""  # SHA-256 of the very bytes decoded: the cache key of whatever is computed from them
 
     def as_opencv(self) -> np.ndarray | None:
         """The BGR array cv2.imread(path) gives, made from this decoding; None when it could differ."""
@@ -61,6 +64,12 @@ def _named_errors(path: Path) -> Iterator[None]:
     """Pillow's errors as an InputError naming the file and the problem."""
     try:
         yield
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no longer there (removed while being graded?)") from exc
+    except PermissionError as exc:
+        raise InputError(f"{path}: cannot be read (permission denied)") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: not a regular file") from exc
     except UnidentifiedImageError as exc:
         raise InputError(f"{path}: not a readable image ({exc.__class__.__name__})") from exc
     except Image.DecompressionBombError as exc:
@@ -71,10 +80,16 @@ def _named_errors(path: Path) -> Iterator[None]:
 
 
 def decode(path: Path) -> DecodedImage:
-    """Decode ``path`` fully, or raise InputError naming the file and the problem."""
-    with _named_errors(path), Image.open(path) as img:
-        img.load()
-        return DecodedImage(path, img.convert("RGB"), img.format, img.mode, _orientation(img))
+    """Decode ``path`` fully, or raise InputError naming the file and the problem. The file is read once and its
+    bytes hashed and decoded from memory, so the digest always names the pixels (a file replaced meanwhile
+    cannot pair new bytes with old pixels)."""
+    with _named_errors(path):
+        data = Path(path).read_bytes()
+        with Image.open(io.BytesIO(data)) as img:
+            img.filename = str(path)  # type: ignore[attr-defined]  # named in Pillow's messages, as a file would be
+            img.load()
+            digest = hashlib.sha256(data).hexdigest()
+            return DecodedImage(path, img.convert("RGB"), img.format, img.mode, _orientation(img), digest)
 
 
 def _orientation(img: Image.Image) -> int:

@@ -88,7 +88,7 @@ def read_and_encode(embeddings: Iterable[Embeddings], memo: DecodeMemo) -> dict[
                 continue
             good.append(image)
             if visual is not None:
-                memo.decoded(path, visual)
+                memo.decoded(path, visual, image.digest)
         for e in embeddings:
             failures.update(e.encode(good))
         for e in embeddings:

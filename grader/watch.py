@@ -7,12 +7,14 @@ images are encoded.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 
 from rich.console import Console
 
+from grader.display import shown
 from grader.errors import GraderError
 from grader.grading import GradeOptions, Resources, grade
 from grader.progress import ProgressReporter, SilentProgress
@@ -25,15 +27,22 @@ def _scores(result: GradeResult) -> dict[tuple[str, str], dict[str, float]]:
     return {(i.subject, i.file): i.scores for i in result.images}
 
 
+def _same(a: dict[str, float] | None, b: dict[str, float]) -> bool:
+    """Scores equal but for float rounding (a re-encoded batch may differ in the last bits)."""
+    return a is not None and a.keys() == b.keys() and all(math.isclose(a[k], b[k], abs_tol=1e-6) for k in a)
+
+
 def describe_changes(before: GradeResult, after: GradeResult) -> list[str]:
     """What a re-grade changed, in lines a person reads: images re-scored, means moved, lines crossed."""
     lines = []
     old, new = _scores(before), _scores(after)
     labels = {name: m.label for s in after.subjects for name, m in s.metrics.items()}
+    problems = {p.file: p.message for p in after.all_problems if p.severity == "error"}
     for key in sorted(set(old) | set(new)):
         if key not in new:
-            lines.append(f"{key[1]}: gone")
-        elif old.get(key) != new[key]:
+            why = next((m for f, m in problems.items() if f == key[1] or f.endswith(f"/{key[1]}")), "")
+            lines.append(f"{key[1]}: left out ({why})" if why else f"{key[1]}: gone")
+        elif not _same(old.get(key), new[key]):
             scores = ", ".join(f"{labels.get(name, name)} {value:.2f}" for name, value in new[key].items())
             lines.append(f"{key[1]}: re-scored ({scores})" if key in old else f"{key[1]}: new ({scores})")
     previous = {s.subject: s for s in before.subjects}
@@ -78,7 +87,7 @@ def watch(
     kept = (resources or Resources()).keeping_models()
     result = grade(task, submission, data, options, progress or SilentProgress(), kept)
     render(result, out)
-    watching = f"[bold]watching {submission}[/] for changed images (Ctrl-C to stop)"
+    watching = f"[bold]watching {shown(submission)}[/] for changed images (Ctrl-C to stop)"
     extensions = {e.lower() for e in task.layout.extensions}
     if changes is not None:
         out.print(watching, highlight=False)
@@ -105,14 +114,14 @@ def watch(
             names = _relevant(batch, extensions)
             if not names:
                 continue
-            out.rule(f"changed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}")
+            out.rule(shown(f"changed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}"))
             try:
                 latest = grade(task, submission, data, options, SilentProgress(), kept)
             except GraderError as exc:
-                out.print(f"[red]could not grade:[/] {exc}", highlight=False)
+                out.print(f"[red]could not grade:[/] {shown(exc)}", highlight=False)
                 continue
             for line in describe_changes(result, latest):
-                out.print(f"  {line}", highlight=False, soft_wrap=True)
+                out.print(f"  {shown(line)}", highlight=False, soft_wrap=True)
             result = latest
     except KeyboardInterrupt:
         out.print("stopped watching", highlight=False)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from rich.markup import escape
-
 from grader.cli import batch, cache, check, models, tasks  # noqa: F401  (each registers its commands)
 from grader.cli.common import app, err
+from grader.display import shown
 from grader.errors import ExitCode
 
 __all__ = ["app", "main"]
@@ -35,7 +34,7 @@ def main() -> None:
             traceback.print_exc()
         where = traceback.extract_tb(exc.__traceback__)[-1]
         err.print(
-            f"[bold red]internal error:[/] {escape(f'{exc.__class__.__name__}: {exc}')} "
+            f"[bold red]internal error:[/] {shown(f'{exc.__class__.__name__}: {exc}')} "
             f"(in {Path(where.filename).name}:{where.lineno}; run with --verbose for the traceback)",
             highlight=False,
             soft_wrap=True,

@@ -9,6 +9,7 @@ import typer
 
 from grader.cli.common import CacheDirOption, DataOption, TaskOption, app, err, fail, open_cache, out
 from grader.cli.grading_options import GradingArgs, grading_options
+from grader.display import shown
 from grader.errors import GraderError
 
 Engine = Literal["local", "ray"]
@@ -97,5 +98,5 @@ def calibrate(
             f"{m['label']} {'>=' if m['higher_is_better'] else '<='} {m['value']:.2f}"
             for m in subject["metrics"].values()
         )
-        out.print(f"{subject['subject']}: {bounds or '-'}", highlight=False)
-    out.print(f"[dim]{gate['method']}; gate written to {out_path}[/]", highlight=False)
+        out.print(shown(f"{subject['subject']}: {bounds or '-'}"), highlight=False)
+    out.print(f"[dim]{shown(gate['method'])}; gate written to {shown(out_path)}[/]", highlight=False)

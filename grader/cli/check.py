@@ -21,6 +21,7 @@ from grader.cli.common import (
     out,
 )
 from grader.cli.grading_options import GradingArgs, grading_options
+from grader.display import shown
 from grader.errors import GraderError, UsageError
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ def _write_html(result: GradeResult, folder: Path, path: Path) -> None:
     from grader.report.html import write_html
 
     write_html(result, path, folder)
-    err.print(f"[dim]HTML report written to {path} (open it in a browser)[/]", highlight=False)
 
 
 def _report(result, per_image: bool, json_path: Path | None) -> None:
@@ -88,7 +88,11 @@ def check(
     from grader.submission import unpacked
     from grader.tasks import load_task
 
+    from grader.outputs import check_outputs
+
+    outputs = {"--json": json_path, "--csv": csv_path, "--subjects-csv": subjects_csv, "--html": html_path}
     try:
+        check_outputs(outputs, grading.inputs(submission, data))
         spec = load_task(task)
         options = grading.options(spec.name)
         resources = grading_resources(None if no_cache else open_cache(cache_dir))
@@ -96,38 +100,47 @@ def check(
             with rich_progress(err, quiet=logs.QUIET) as progress:
                 result = grade(spec, submission, data, options, progress, resources, folder)
             result.command = command_line()
-            _write_views(result, folder, per_image, json_path, csv_path, subjects_csv, html_path)
+            _write_views(result, folder, per_image, outputs)
     except GraderError as exc:
         raise fail(exc) from exc
     raise typer.Exit(int(result.exit_code))
 
 
-def _write_views(
-    result: GradeResult,
-    folder: Path,
-    per_image: bool,
-    json_path: Path | None,
-    csv_path: Path | None,
-    subjects_csv: Path | None,
-    html_path: Path | None,
-) -> None:
+def _write_views(result: GradeResult, folder: Path, per_image: bool, outputs: dict[str, Path | None]) -> None:
+    """The console report, then every file asked for. A file that cannot be written does not stop the others (nor
+    does a console that fails): each is named, and the command ends as a usage error."""
+    from grader.outputs import cannot_write
     from grader.report import write_csv, write_json, write_subjects_csv
 
-    _report(result, per_image, json_path)
-    if json_path:
-        if str(json_path) == "-":
-            sys.stdout.write(result.to_json() + "\n")
-        else:
-            write_json(result, json_path)
-            err.print(f"[dim]JSON written to {json_path}[/]", highlight=False)
-    if csv_path:
-        write_csv(result, csv_path)
-        err.print(f"[dim]CSV written to {csv_path}[/]", highlight=False)
-    if subjects_csv:
-        write_subjects_csv(result, subjects_csv)
-        err.print(f"[dim]subjects CSV written to {subjects_csv}[/]", highlight=False)
-    if html_path:
-        _write_html(result, folder, html_path)
+    writers = {
+        "--json": (write_json, "JSON"),
+        "--csv": (write_csv, "CSV"),
+        "--subjects-csv": (write_subjects_csv, "subjects CSV"),
+        "--html": (lambda r, p: _write_html(r, folder, p), "HTML report"),
+    }
+    json_path = outputs["--json"]
+    try:
+        _report(result, per_image, json_path)
+    finally:
+        failed = []
+        for option, path in outputs.items():
+            if not path:
+                continue
+            write, what = writers[option]
+            if option == "--json" and str(path) == "-":
+                sys.stdout.write(result.to_json() + "\n")
+                continue
+            try:
+                write(result, path)
+            except OSError as exc:
+                failed.append(cannot_write(option, path, exc))
+                continue
+            opened = " (open it in a browser)" if option == "--html" else ""
+            err.print(f"[dim]{what} written to {shown(path)}{opened}[/]", highlight=False)
+    if failed:
+        for error in failed[1:]:
+            fail(error)
+        raise failed[0]
 
 
 @app.command()

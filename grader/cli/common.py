@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
+from grader.display import shown
 from grader.errors import GraderError
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def open_cache(folder: Path | None) -> EmbeddingCache | None:
 
 
 def fail(exc: GraderError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {shown(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(int(exc.exit_code))
 
 

@@ -95,6 +95,15 @@ class GradingArgs:
     strict_copies: bool = False
     gate: Path | None = None
 
+    def inputs(self, submission: Path, data: Path) -> dict[str, Path | None]:
+        """What a grade with these options reads, by what it is: no output may be written over or into it."""
+        return {
+            "the submission": submission,
+            "the data folder": data,
+            "the models folder": self.models,
+            "the gate file": self.gate,
+        }
+
     def options(self, task: str):  # -> grader.grading.GradeOptions
         """The options for grading ``task`` (whose name a gate file must carry)."""
         from grader.grading import GradeOptions

@@ -8,6 +8,7 @@ from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 
+from grader.display import shown
 from grader.report.problems import group_problems
 from grader.result import GradeResult, MetricResult, SubjectResult, Verdict, meets
 
@@ -84,7 +85,7 @@ def subjects_table(result: GradeResult, console: Console | None = None) -> Table
 
 def _subjects_table(result: GradeResult, compact: bool) -> Table:
     lines = _has_lines(result)
-    title = f"{result.title} - tier '{result.tier}'" if result.tier else f"{result.title} - scores only"
+    title = shown(f"{result.title} - tier '{result.tier}'" if result.tier else f"{result.title} - scores only")
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD)
     table.add_column("subject", no_wrap=True)
     if not compact:
@@ -93,7 +94,7 @@ def _subjects_table(result: GradeResult, compact: bool) -> Table:
     # Per metric: its score, then (with lines) the line and the margin; compact tables leave the line out.
     picked = ([0, 1, 2] if not compact else [0, 2]) if lines else [0]
     for m in first.metrics.values() if first else []:
-        table.add_column(m.label, justify="right", no_wrap=True)
+        table.add_column(shown(m.label), justify="right", no_wrap=True)
         if lines and not compact:
             table.add_column("line", justify="right", style="dim", no_wrap=True)
         if lines:
@@ -105,7 +106,7 @@ def _subjects_table(result: GradeResult, compact: bool) -> Table:
         table.add_column("P(pass)", justify="right")
     lead = 1 if compact else 2
     for s in result.subjects:
-        cells = [s.subject, f"{s.n_images}/{s.expected_images}"][:lead]
+        cells = [shown(s.subject), f"{s.n_images}/{s.expected_images}"][:lead]
         for name, m in s.metrics.items():
             metric_cells = _metric_cells(m, _digits(result, name))
             cells += [metric_cells[i] for i in picked]
@@ -122,7 +123,7 @@ def _subjects_table(result: GradeResult, compact: bool) -> Table:
             cells += [_fmt(result.overall.get(name), digits=_digits(result, name)), *blanks]
         table.add_row(*cells, *tail, end_section=not result.published)
     for method, values in result.published.items():
-        cells = [f"[dim italic]{method}[/]", ""][:lead]
+        cells = [f"[dim italic]{shown(method)}[/]", ""][:lead]
         for name in names:
             value = values.get(name)
             cells += [f"[dim italic]{_fmt(value, digits=_digits(result, name))}[/]", *blanks]
@@ -134,18 +135,19 @@ def classification_tables(result: GradeResult) -> list[Table]:
     tables = []
     for key, summary in result.extras.items():
         metric, subject = key.split(":", 1)
-        table = Table(title=f"{subject}: accuracy {summary['accuracy']:.2f} % ({metric})", title_justify="left")
+        table = Table(title=shown(f"{subject}: accuracy {summary['accuracy']:.2f} % ({metric})"), title_justify="left")
         for column in ("class", "accuracy %"):
             table.add_column(column, justify="left" if column == "class" else "right")
         for label, accuracy in summary["per_class_accuracy"].items():
-            table.add_row(label, _fmt(accuracy))
+            table.add_row(shown(label), _fmt(accuracy))
         tables.append(table)
-        cases = Table(title=f"{subject}: most and least confident cases", title_justify="left")
+        cases = Table(title=shown(f"{subject}: most and least confident cases"), title_justify="left")
         for column in ("", "file", "label", "predicted", "p(label)"):
             cases.add_column(column)
         for kind in ("best", "worst"):
             for case in summary[kind]:
-                cases.add_row(kind, case["file"], case["label"], case["predicted"], f"{case['p_true']:.3f}")
+                row = (case["file"], case["label"], case["predicted"])
+                cases.add_row(kind, *map(shown, row), f"{case['p_true']:.3f}")
         tables.append(cases)
     return tables
 
@@ -156,10 +158,10 @@ def images_table(result: GradeResult) -> Table:
     metrics = [m for m in first.metrics.values() if not m.is_count] if first else []
     lines = {(s.subject, n): m for s in result.subjects for n, m in s.metrics.items()}
     table = Table(title="Per image", title_justify="left")
-    for column in ["subject", "file", *(m.label for m in metrics), "note"]:
+    for column in ["subject", "file", *(shown(m.label) for m in metrics), "note"]:
         table.add_column(column, justify="left" if column in ("subject", "file", "note") else "right")
     for item in result.images:
-        cells, notes = [item.subject, item.file], list(item.flags)
+        cells, notes = [shown(item.subject), shown(item.file)], list(item.flags)
         for m in metrics:
             value = item.scores.get(m.metric)
             text = _fmt(value, digits=_digits(result, m.metric))
@@ -170,14 +172,14 @@ def images_table(result: GradeResult) -> Table:
             cells.append(text)
         if "predicted" in item.details:
             notes.append(f"predicted {item.details.get('predicted_name', item.details['predicted'])}")
-        cells.append(", ".join(notes))
+        cells.append(shown(", ".join(notes)))
         table.add_row(*cells)
     return table
 
 
 def verdict_line(result: GradeResult) -> str:
     head, rest = verdict_sentence(result)
-    return f"[{_STYLE[result.verdict]}]{head}[/] ({rest})"
+    return f"[{_STYLE[result.verdict]}]{shown(head)}[/] ({shown(rest)})"
 
 
 def verdict_sentence(result: GradeResult) -> tuple[str, str]:
@@ -207,7 +209,7 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
         )
     console.print(subjects_table(result, console))
     ceilings = [
-        f"{s.subject} {m.label} {_fmt(m.ceiling, digits=_digits(result, n))}"
+        shown(f"{s.subject} {m.label} {_fmt(m.ceiling, digits=_digits(result, n))}")
         for s in result.subjects
         for n, m in s.metrics.items()
         if m.ceiling is not None
@@ -224,32 +226,35 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
         console.print(images_table(result))
     for s in result.subjects:
         for failure in s.failures:
-            console.print(f"  [red]fail[/] {s.subject}: {failure}", highlight=False, soft_wrap=True)
+            console.print(f"  [red]fail[/] {shown(s.subject)}: {shown(failure)}", highlight=False, soft_wrap=True)
     problems = result.all_problems
     if problems:
         console.print(f"[bold]Problems ({len(problems)})[/]")
         for line in group_problems(problems):
             colour = "red" if line.severity == "error" else "yellow"
-            console.print(f"  [{colour}]{line.severity}[/] {line.text}", highlight=False, soft_wrap=True)
+            console.print(f"  [{colour}]{line.severity}[/] {shown(line.text)}", highlight=False, soft_wrap=True)
     for note in result.notes:
-        console.print(f"  [yellow]note[/] {note}", highlight=False, soft_wrap=True)
+        console.print(f"  [yellow]note[/] {shown(note)}", highlight=False, soft_wrap=True)
     for m in result.models:
         flag = " [magenta](test model)[/]" if m.is_test_model else ""
-        console.print(f"[dim]{'/'.join(m.metric_labels)}: {m.model_id} from {m.source}{flag}[/]", highlight=False)
+        used = shown(f"{'/'.join(m.metric_labels)}: {m.model_id} from {m.source}")
+        console.print(f"[dim]{used}{flag}[/]", highlight=False)
     manifest = result.settings.get("manifest")
     if manifest:
         settings = ", ".join(f"{k}={v}" for k, v in (manifest.get("settings") or {}).items() if v not in (None, {}, ""))
         generation = manifest.get("generation") or {}
         keys = ("seed", "steps", "guidance", "scheduler", "eta")
         run = ", ".join(f"{k}={generation[k]}" for k in keys if generation.get(k) is not None)
+        made = shown(f"generated with {manifest.get('adapter')} on {manifest.get('base')}: {settings}; {run}")
         console.print(
-            f"[dim]generated with {manifest.get('adapter')} on {manifest.get('base')}: {settings}; {run}[/]",
+            f"[dim]{made}[/]",
             highlight=False,
             soft_wrap=True,
         )
     templates = result.settings.get("text_templates") or {}
     if templates:
-        console.print(f"[dim]text: {', '.join(f'{k} = {v!r}' for k, v in templates.items())}[/]", highlight=False)
+        text = shown(f"text: {', '.join(f'{k} = {v!r}' for k, v in templates.items())}")
+        console.print(f"[dim]{text}[/]", highlight=False)
     if result.max_points is not None:
         points = "- (thresholds do not apply to this model)" if result.points is None else f"{result.points:g}"
         console.print(f"[bold]Course points: {points} / {result.max_points:g}[/]")

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.display import printable
 from grader.result import GradeResult
 
 if TYPE_CHECKING:
@@ -18,7 +19,8 @@ def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        # backslashreplace: a lone surrogate (a non-UTF-8 file name) that a view left unescaped is still written.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as handle:
             handle.write(text)
         umask = os.umask(0)
         os.umask(umask)
@@ -64,8 +66,8 @@ def subjects_frame(result: GradeResult) -> pd.DataFrame:
 
 
 def write_csv(result: GradeResult, path: Path) -> None:
-    atomic_write(path, result.to_pandas().to_csv(index=False))
+    atomic_write(path, printable(result.to_pandas().to_csv(index=False)))
 
 
 def write_subjects_csv(result: GradeResult, path: Path) -> None:
-    atomic_write(path, subjects_frame(result).to_csv(index=False))
+    atomic_write(path, printable(subjects_frame(result).to_csv(index=False)))

@@ -158,9 +158,12 @@ def environment():  # -> jinja2.Environment
     """The templates of every HTML page the grader writes (escaped, no scripts)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
+    from grader.display import printable
+
     return Environment(
         loader=PackageLoader("grader.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
+        finalize=lambda value: printable(value) if isinstance(value, str) else value,
         trim_blocks=True,
         lstrip_blocks=True,
     )

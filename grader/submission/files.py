@@ -60,13 +60,12 @@ class DecodeMemo:
     failed: dict[Path, str] = field(default_factory=dict)  # path -> why it does not decode
     pending: dict[Path, None] = field(default_factory=dict)  # not yet decoded, in scan order
 
-    def decoded(self, path: Path, visual: VisualHash) -> None:
+    def decoded(self, path: Path, visual: VisualHash, digest: str) -> None:
+        """``path`` decoded from bytes of SHA-256 ``digest`` (what the cache learns is of those bytes)."""
         self.pending.pop(path, None)
         self.visual[path] = visual
-        if self.cache is not None:
-            from grader.cache import file_digest
-
-            self.cache.mark_decoded(file_digest(path), visual.encode())
+        if self.cache is not None and digest:
+            self.cache.mark_decoded(digest, visual.encode())
 
     def failed_to_decode(self, path: Path, why: str) -> None:
         self.pending.pop(path, None)
@@ -127,7 +126,11 @@ def _decode(path: Path, context: ScanContext) -> None:
         from grader.cache import file_digest
         from grader.fingerprints import VisualHash
 
-        known = VisualHash.decode(memo.cache.decoded(file_digest(path)) or "")
+        try:
+            digest = file_digest(path)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+        known = VisualHash.decode(memo.cache.decoded(digest) or "")
         if known is not None:
             memo.visual[path] = known
             return
