@@ -52,13 +52,30 @@ def _bound(values: list[float], higher_is_better: bool, single: dict[str, Any]) 
     return mean - slack if higher_is_better else mean + slack
 
 
+def _subjects_of(report: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """Subject -> its metrics, each checked to be what grader check writes (a hand-edited run is named)."""
+    subjects: dict[str, dict[str, Any]] = {}
+    for index, entry in enumerate(report["subjects"]):
+        name = entry.get("subject") if isinstance(entry, dict) else None
+        metrics = entry.get("metrics") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name or not isinstance(metrics, dict):
+            raise InputError(f"{path}: subject {index + 1} has no name or no metrics; not a result of grader check")
+        for metric, m in metrics.items():
+            value = m.get("value", 0) if isinstance(m, dict) else None
+            good = isinstance(m, dict) and isinstance(m.get("higher_is_better"), bool)
+            if not good or not (value is None or (isinstance(value, (int, float)) and math.isfinite(value))):
+                raise InputError(f"{path}: {name}: metric {metric!r} is not a score with its direction")
+        subjects[name] = metrics
+    return subjects
+
+
 def calibrate(paths: list[Path]) -> dict[str, Any]:
     """The gate for the gradings at ``paths`` (result JSONs of one task)."""
     reports = [_load(p) for p in paths]
     tasks = {r["task"] for r in reports}
     if len(tasks) != 1:
         raise InputError(f"the runs grade different tasks ({', '.join(sorted(tasks))}); give runs of one task")
-    per_run = [{s["subject"]: s["metrics"] for s in r["subjects"]} for r in reports]
+    per_run = [_subjects_of(r, p) for r, p in zip(reports, paths, strict=True)]
     subjects: list[dict[str, Any]] = []
     lines: dict[str, dict[str, float]] = {}
     for subject in per_run[0]:

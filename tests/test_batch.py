@@ -71,12 +71,12 @@ def test_every_student_gets_a_row_and_broken_ones_do_not_stop_the_class(graded):
     for student in ("s01", "s02", "s03", "s06", "s08"):
         assert rows[student]["status"] == "graded" and rows[student]["verdict"] == "PASS", rows[student]
         assert rows[student]["exit_meaning"] == "passed"
-        assert json.loads((out / f"{student}.json").read_text())["verdict"] == "PASS"
-        assert (out / f"{student}.html").is_file()
+        assert json.loads((out / "students" / f"{student}.json").read_text())["verdict"] == "PASS"
+        assert (out / "students" / f"{student}.html").is_file()
     assert rows["s04"]["status"] == "could not grade" and "not a readable zip archive" in rows["s04"]["error"]
     assert rows["s05"]["status"] == "could not grade" and "folder missing" in rows["s05"]["error"]
     assert rows["s07"]["status"] == "missing" and rows["s07"]["exit_meaning"] == "nothing submitted"
-    assert json.loads((out / "s04.json").read_text())["exit_code"] == 2
+    assert json.loads((out / "students" / "s04.json").read_text())["exit_code"] == 2
     # the same columns for everyone, scores and margins per subject and metric
     assert "object-1 DINO" in rows["s01"] and "object-6 CLIP-T margin" in rows["s01"]
     assert rows["s04"]["object-1 DINO"] == ""
@@ -103,7 +103,7 @@ def test_summary_and_overview(graded):
     assert dino["mean"] == pytest.approx(sum(dino["values"].values()) / 5)
     assert len(dino["closest"]) == 3
     page = (out / "index.html").read_text()
-    assert '<a href="s01.html">s01</a>' in page and "s04" in page
+    assert '<a href="students/s01.html">s01</a>' in page and "s04" in page
     assert "5 graded" in res.output and "2 could not be graded" in res.output
 
 
@@ -119,7 +119,7 @@ def test_a_rerun_after_a_late_submission_encodes_only_its_images(classroom, tiny
     assert res.exit_code == 2, res.output
     computed = {
         p.stem: sum(report["settings"]["embeddings_computed"].values())
-        for p in (tmp_path / "again").glob("s*.json")
+        for p in (tmp_path / "again" / "students").glob("s*.json")
         if "settings" in (report := json.loads(p.read_text()))
     }
     assert computed == {"s01": 0, "s02": 0, "s03": 0, "s05": 0, "s06": 0, "s08": 0, "s09": 180}

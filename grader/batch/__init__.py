@@ -1,7 +1,8 @@
 """``grader batch``: grade a whole class, each model loaded once, one broken submission never stopping the rest.
 
-Writes ``grades.csv`` (a row per student), ``<student>.json`` (the same JSON as ``grader check``),
-``summary.json`` and ``index.html`` into the output folder, as each student is graded.
+Writes ``grades.csv`` (a row per student), ``students/<student>.json`` (the same JSON as ``grader check``),
+``summary.json`` and ``index.html`` into the output folder, as each student is graded. Students' files have their
+own folder: no student id can replace the class's files.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from grader.batch.shared import SharedPair, shared_images
 from grader.batch.students import Student, find_students
 from grader.errors import ExitCode, UsageError
 from grader.grading import GradeOptions, Resources
+from grader.outputs import cannot_write, check_outputs
 from grader.progress import ClassProgress, SilentClassProgress
 from grader.report.files import atomic_write, write_json
 from grader.tasks.schema import Task
@@ -40,7 +42,11 @@ class BatchResult:
         return ExitCode.CANNOT_GRADE if any(o.status == NOT_GRADED for o in self.outcomes) else ExitCode.PASSED
 
 
+STUDENTS = "students"  # the folder of each student's JSON and HTML, inside the output folder
+
+
 def _write_student(outcome: StudentOutcome, student: Student, out: Path, html: bool) -> None:
+    out = out / STUDENTS
     path = out / f"{outcome.student}.json"
     if outcome.result is not None:
         write_json(outcome.result, path)
@@ -70,10 +76,14 @@ def run_batch(
 ) -> BatchResult:
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
+    check_outputs({"--out": out, "--out's students folder": out / STUDENTS}, _inputs(submissions, data, roster), True)
     students, notes = find_students(submissions, roster)
     if not students:
         raise UsageError(f"{submissions}: no submissions (folders or .zip files) and no roster")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        (out / STUDENTS).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write("--out", out, exc) from exc
     by_id = {s.id: s for s in students}
     outcomes = []
     reporter = progress or SilentClassProgress()
@@ -81,17 +91,27 @@ def run_batch(
     resources = resources or Resources()
     for outcome in ENGINES[engine](task, students, data, options, reporter, resources, address=address):
         outcomes.append(outcome)
-        _write_student(outcome, by_id[outcome.student], out, html)
+        try:
+            _write_student(outcome, by_id[outcome.student], out, html)
+        except OSError as exc:
+            raise cannot_write("--out", out, exc) from exc
         reporter.student_done()
     results = {o.student: o.result for o in outcomes if o.result is not None}
     shared = shared_images(results, resources.cache)
     rows = grade_rows(outcomes, shared)
     tier = next((r.tier for r in results.values()), options.tier or "")
     overview = summary(task.name, tier, outcomes, shared, notes)
-    _write_table(rows, out / "grades.csv")
-    atomic_write(out / "summary.json", json.dumps(overview, indent=2) + "\n")
-    write_class_html(overview, rows, out)
+    try:
+        _write_table(rows, out / "grades.csv")
+        atomic_write(out / "summary.json", json.dumps(overview, indent=2) + "\n")
+        write_class_html(overview, rows, out, STUDENTS)
+    except OSError as exc:
+        raise cannot_write("--out", out, exc) from exc
     return BatchResult(outcomes, rows, overview, shared, out)
+
+
+def _inputs(submissions: Path, data: Path, roster: Path | None) -> dict[str, Path | None]:
+    return {"the submissions folder": submissions, "the data folder": data, "the roster": roster}
 
 
 def _write_table(rows: list[dict[str, Any]], path: Path) -> None:

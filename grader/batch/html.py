@@ -41,10 +41,17 @@ def render_class_html(summary: dict[str, Any], rows: list[dict[str, Any]], repor
     return env.get_template("class.html.j2").render(summary=summary, rows=rows, reports=reports)
 
 
-def write_class_html(summary: dict[str, Any], rows: list[dict[str, Any]], out: Path) -> Path:
+def write_class_html(summary: dict[str, Any], rows: list[dict[str, Any]], out: Path, folder: str) -> Path:
+    """``out/index.html``, linking the reports found in ``out/folder``."""
+    from urllib.parse import quote
+
     from grader.report.files import atomic_write
 
-    reports = {r["student"]: f"{r['student']}.html" for r in rows if (out / f"{r['student']}.html").is_file()}
+    reports = {
+        r["student"]: f"{folder}/{quote(r['student'])}.html"
+        for r in rows
+        if (out / folder / f"{r['student']}.html").is_file()
+    }
     path = out / "index.html"
     atomic_write(path, render_class_html(summary, rows, reports))
     return path

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import InputError
+from grader.submission.files import plain_name
 
 ID_COLUMNS = ("id", "student_id", "student", "studentid", "username")
 SYSTEM_FILES = {"Thumbs.db", "desktop.ini"}
@@ -44,6 +45,9 @@ def find_students(folder: Path, roster: Path | None = None) -> tuple[list[Studen
             continue
         if entry.is_dir() or entry.suffix.lower() == ".zip":
             student = entry.stem if entry.is_file() else entry.name
+            if not plain_name(student):
+                notes.append(f"{entry}: {student!r} is not a usable student id; not graded")
+                continue
             if student in found:
                 notes.append(f"{entry}: a second submission of {student} ({found[student].name} is graded)")
                 continue
@@ -51,6 +55,11 @@ def find_students(folder: Path, roster: Path | None = None) -> tuple[list[Studen
         else:
             notes.append(f"{entry.name}: not a folder or a .zip; not a submission")
     listed = read_roster(roster) if roster else []
+    unusable = [s for s in listed if not plain_name(s)]
+    notes += [
+        f"{roster}: student id {s!r} is not a plain name (it would lead out of --out); left out" for s in unusable
+    ]
+    listed = [s for s in listed if plain_name(s)]
     unknown = sorted(set(found) - set(listed)) if roster else []
     notes += [f"{s}: submitted but not on the roster" for s in unknown]
     students = [Student(s, found.get(s)) for s in sorted(set(found) | set(listed))]

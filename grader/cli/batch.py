@@ -88,11 +88,17 @@ def calibrate(
     from grader.calibrate import calibrate as make_gate
     from grader.report.files import atomic_write
 
+    from grader.outputs import cannot_write, check_outputs
+
     try:
+        check_outputs({"--out": out_path}, {f"the run {p}": p for p in runs})
         gate = make_gate(runs)
+        try:
+            atomic_write(out_path, json.dumps(gate, indent=2) + "\n")
+        except OSError as exc:
+            raise cannot_write("--out", out_path, exc) from exc
     except GraderError as exc:
         raise fail(exc) from exc
-    atomic_write(out_path, json.dumps(gate, indent=2) + "\n")
     for subject in gate["subjects"]:
         bounds = ", ".join(
             f"{m['label']} {'>=' if m['higher_is_better'] else '<='} {m['value']:.2f}"

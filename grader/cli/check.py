@@ -84,11 +84,10 @@ def check(
     """
     from grader import logs
     from grader.grading import grade
+    from grader.outputs import check_outputs
     from grader.progress import rich_progress
     from grader.submission import unpacked
     from grader.tasks import load_task
-
-    from grader.outputs import check_outputs
 
     outputs = {"--json": json_path, "--csv": csv_path, "--subjects-csv": subjects_csv, "--html": html_path}
     try:

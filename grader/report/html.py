@@ -158,12 +158,17 @@ def environment():  # -> jinja2.Environment
     """The templates of every HTML page the grader writes (escaped, no scripts)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
+    from markupsafe import Markup
+
     from grader.display import printable
+
+    def finalize(value):  # every string from data, printable; markup already made (a macro's output) as it is
+        return printable(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
     return Environment(
         loader=PackageLoader("grader.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
-        finalize=lambda value: printable(value) if isinstance(value, str) else value,
+        finalize=finalize,
         trim_blocks=True,
         lstrip_blocks=True,
     )

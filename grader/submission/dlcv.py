@@ -19,6 +19,7 @@ from grader.submission.files import (
     SubjectInput,
     image_folder,
     list_images,
+    plain_name,
     read_json_object,
     reference_folder,
 )
@@ -82,8 +83,9 @@ def concept_references(layout: PromptFoldersLayout, data_dir: Path, key: str, co
     """The folder of a concept's reference photos: ``<key>/`` as the course's grader reads it (its
     ``--input_dir`` holds ``0/`` and ``1/``), or ``<src_image>/`` when no ``<key>/`` folder exists."""
     base = data_dir / layout.references_dir
-    by_key, by_source = base / key, base / str(concept.get("src_image", ""))
-    if by_key.is_dir() or not concept.get("src_image") or not by_source.is_dir():
+    source = concept.get("src_image")
+    by_key, by_source = base / key, base / str(source)
+    if by_key.is_dir() or not plain_name(source) or not by_source.is_dir():
         return by_key, f"concept {key}: reference photos from {by_key}"
     return by_source, f"concept {key}: reference photos from {by_source} (src_image; there is no {by_key} folder)"
 
@@ -96,10 +98,19 @@ def scan_prompt_folders(
     spec = read_json_object(input_path, "input file", "concept keys to their settings")
     subjects, notes = [], []
     for key, concept in spec.items():
+        if not plain_name(key):  # it names folders in the data and the submission: never one outside them
+            message = f"concept key {key!r} is not a plain folder name (it would lead out of its folder); not graded"
+            notes.append(Problem(str(input_path), message, None))
+            continue
+        if not isinstance(concept, dict):
+            notes.append(Problem(str(input_path), f"concept {key!r} is not an object of settings; not graded", None))
+            continue
         needed = ("src_image", "token_name", "prompt", "prompt_4_clip_eval", "baseline")
         missing = [f for f in needed if f not in concept]
         if missing:
             raise InputError(f"{input_path}: concept {key!r} lacks {', '.join(missing)}")
+        if not isinstance(concept["prompt"], list):
+            raise InputError(f"{input_path}: concept {key!r}: prompt must be a list of prompts")
         folder, where = concept_references(layout, data_dir, key, concept)
         refs, ref_problems = reference_folder(folder, layout.extensions, key, context)
         notes.append(Problem(str(folder), where, None, Severity.NOTE))
@@ -205,6 +216,8 @@ def plan_prompt_folders(layout: PromptFoldersLayout, data: Path, template: str |
     spec = read_json_object(data / layout.input, "input file", "concept keys to their settings")
     jobs = []
     for key, concept in spec.items():
+        if not plain_name(key) or not isinstance(concept, dict):
+            raise InputError(f"{data / layout.input}: concept {key!r}: not a plain folder name with its settings")
         folder, _ = concept_references(layout, data, key, concept)
         refs, _ = reference_folder(folder, layout.extensions, key)
         for index, prompt in enumerate(concept["prompt"]):

@@ -18,7 +18,16 @@ from grader.errors import InputError
 from grader.layouts import LAYOUTS, Job, LayoutKind
 from grader.problems import Problem, Severity
 from grader.specs import LayoutBase
-from grader.submission.files import PLAIN, ScanContext, SubjectInput, image_folder, read_json_object, reference_folder
+from grader.submission.files import (
+    PLAIN,
+    ScanContext,
+    SubjectInput,
+    confined,
+    image_folder,
+    plain_name,
+    read_json_object,
+    reference_folder,
+)
 
 
 class DreamBenchLayout(LayoutBase):
@@ -137,8 +146,12 @@ def scan_dreambench(
     layout: DreamBenchLayout, submission: Path, data_dir: Path, context: ScanContext = PLAIN
 ) -> tuple[list[SubjectInput], list[Problem]]:
     subjects_spec, source = read_dreambench(layout, data_dir)
-    subjects = []
+    subjects, unsafe = [], []
     for spec in subjects_spec:
+        if not plain_name(spec.name):  # it names folders in the data and the submission: never one outside them
+            message = f"subject {spec.name!r} is not a plain folder name (it would lead out of its folder); not graded"
+            unsafe.append(Problem(str(source), message, None))
+            continue
         refs, problems = reference_folder(data_dir / spec.name, layout.extensions, spec.name, context)
         images, image_fields = [], []
         for index, (prompt, clip_text) in enumerate(zip(spec.prompts, spec.clip_texts, strict=True)):
@@ -151,13 +164,14 @@ def scan_dreambench(
         fields = {"subject": spec.name, "class": spec.class_word or ""}
         expected = layout.images_per_prompt * len(spec.prompts)
         subjects.append(SubjectInput(spec.name, fields, refs, images, expected, image_fields, problems))
-    return subjects, [Problem(str(source), f"subjects and prompts read from {source}", None, Severity.NOTE)]
+    return subjects, [*unsafe, Problem(str(source), f"subjects and prompts read from {source}", None, Severity.NOTE)]
 
 
 def plan_dreambench(layout: DreamBenchLayout, data: Path, template: str | None, token: str | None) -> list[Job]:
-    subjects, _ = read_dreambench(layout, data, token)
+    subjects, source = read_dreambench(layout, data, token)
     jobs = []
     for subject in subjects:
+        confined(data, subject.name, source, "subject")
         refs, _ = reference_folder(data / subject.name, layout.extensions, subject.name)
         for index, prompt in enumerate(subject.prompts):
             text = (template or "{prompt}").format(prompt=prompt, subject=subject.name, **{"class": subject.class_word})

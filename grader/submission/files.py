@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,10 +82,11 @@ class ScanContext:
     submission: Path | None = None  # resolved
     data: Path | None = None  # resolved
     memo: DecodeMemo | None = None
+    given: Path | None = None  # the submission as named (absolute, links kept): its files are named under it
 
     @classmethod
     def of_grade(cls, submission: Path, data: Path, memo: DecodeMemo) -> ScanContext:
-        return cls(submission.resolve(), data.resolve(), memo)
+        return cls(submission.resolve(), data.resolve(), memo, Path(os.path.abspath(submission)))
 
 
 PLAIN = ScanContext()
@@ -94,12 +96,33 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def plain_name(name: object) -> bool:
+    """Whether ``name`` (a key, subject or student id read from data) names one entry of a folder: joined to
+    the folder it cannot lead out of it, nor name the folder itself."""
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not any(c in name for c in "/\\\0")
+        and not (len(name) > 1 and name[1] == ":")  # a Windows drive, as zips made there may carry
+    )
+
+
+def confined(folder: Path, name: object, source: Path | str, what: str) -> Path:
+    """``folder / name`` for a ``name`` read from data, or InputError naming ``source`` when the name would
+    lead out of ``folder`` (``../x``, ``a/b``, an absolute path)."""
+    if not plain_name(name):
+        raise InputError(f"{source}: {what} {name!r} is not a plain name (it would lead out of {folder}); not read")
+    return folder / str(name)
+
+
 def outside_link(path: Path, context: ScanContext = PLAIN) -> str | None:
-    """Why ``path`` is not read: a link inside the submission that leads out of it (None: read it)."""
-    if context.submission is None or context.data is None or not path.is_symlink():
+    """Why ``path`` is not read: a submission file (named under the submission folder) that is, through a link
+    of its own or of a folder above it, somewhere outside the submission (None: read it)."""
+    if context.submission is None or context.data is None:
         return None
     submission, data = context.submission, context.data
-    if not _inside(path.parent.resolve(), submission):
+    named = Path(os.path.abspath(path))
+    if not (_inside(named, submission) or (context.given is not None and _inside(named, context.given))):
         return None  # not a submission file (references and data files are the course's own)
     target = path.resolve()
     if _inside(target, submission):
@@ -172,6 +195,19 @@ def check_image(
     return None
 
 
+def _kind(path: Path) -> str:
+    """file, broken link, unreadable (its folder lacks the search bit) or other (a folder, pipe, device...)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "broken link"  # listed a moment ago: only a link to nothing (or a file just removed) is not there
+    except OSError as exc:
+        return "broken link" if exc.errno == 40 else "unreadable"  # ELOOP
+    return "file" if stat.S_ISREG(mode) else "other"
+
+
 def list_images(
     folder: Path,
     extensions: list[str],
@@ -184,12 +220,18 @@ def list_images(
     (but those with a suffix in ``expected_others``, such as captions beside training photos)."""
     images, problems = [], []
     try:
-        entries = list(folder.iterdir())
+        entries = [(p, _kind(p)) for p in folder.iterdir()]
     except OSError as exc:
         return [], [Problem(str(folder), f"cannot be read ({exc.strerror or exc})", subject)]
-    for path in sorted((p for p in entries if p.is_symlink() and not p.exists()), key=natural_key):
-        problems.append(Problem(str(path), "is a link loop or a broken link; not read", subject))
-    for path in sorted((p for p in entries if p.is_file()), key=natural_key):
+    for path, kind in sorted(entries, key=lambda e: natural_key(e[0])):
+        if kind == "broken link":
+            problems.append(Problem(str(path), "is a link loop or a broken link; not read", subject))
+        elif kind == "unreadable":
+            problems.append(Problem(str(path), "cannot be read (permission denied); not read", subject))
+        elif kind == "other" and path.suffix.lower() in extensions and not path.name.startswith("."):
+            message = "not a regular file (a folder, pipe or device); ignored"
+            problems.append(Problem(str(path), message, subject, Severity.WARNING))
+    for path in sorted((p for p, kind in entries if kind == "file"), key=natural_key):
         if path.name.startswith(".") or path.name == MANIFEST:
             continue
         if path.suffix.lower() not in extensions:

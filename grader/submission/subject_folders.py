@@ -66,9 +66,11 @@ def _subject_fields(entry: object, layout: SubjectFoldersLayout, meta_path: Path
 
 def find_reference(meta_path: Path, ref: str) -> Path | None:
     """A metadata ``path`` is read beside the metadata file, or beside its folder (paths such as
-    ``data/object-1.jpg`` written from the folder above)."""
+    ``data/object-1.jpg`` written from the folder above), and only where it stays inside the metadata's folder."""
+    folder = meta_path.parent.resolve()
     candidates = [meta_path.parent / ref, meta_path.parent.parent / ref]
-    return next((c for c in candidates if c.is_file()), None)
+    inside = (c for c in candidates if c.resolve() == folder or folder in c.resolve().parents)
+    return next((c for c in inside if c.is_file()), None)
 
 
 def _references(
@@ -79,7 +81,8 @@ def _references(
         return [], []  # already reported as a missing field
     path = find_reference(meta_path, ref)
     if path is None:
-        return [], [Problem(str(meta_path), f"{subject}: reference image {ref!r} not found next to it", subject)]
+        message = f"{subject}: reference image {ref!r} not found in its folder (a path may not lead out of it)"
+        return [], [Problem(str(meta_path), message, subject)]
     problem = check_image(path, subject, context=context)
     return ([], [problem]) if problem else ([path], [])
 
