@@ -86,9 +86,8 @@ def calibrate(
     import json
 
     from grader.calibrate import calibrate as make_gate
-    from grader.report.files import atomic_write
-
     from grader.outputs import cannot_write, check_outputs
+    from grader.report.files import atomic_write
 
     try:
         check_outputs({"--out": out_path}, {f"the run {p}": p for p in runs})

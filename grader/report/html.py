@@ -157,7 +157,6 @@ def subject_views(result: GradeResult, root: Path, full_size: tuple[bool, bool, 
 def environment():  # -> jinja2.Environment
     """The templates of every HTML page the grader writes (escaped, no scripts)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
-
     from markupsafe import Markup
 
     from grader.display import printable
