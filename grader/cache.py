@@ -73,6 +73,7 @@ def _checksum(data: bytes, shape: str, extra: str) -> str:
 class CacheStats:
     corrupt: int = 0  # entries whose checksum failed, dropped to be recomputed
     moved_aside: str = ""  # where a damaged cache file was moved (the grade then ran without its entries)
+    write_failed: str = ""  # why a write did not happen (read-only file, full disk): later grades recompute
 
 
 def _damaged(exc: sqlite3.DatabaseError) -> bool:
@@ -92,6 +93,21 @@ def _guarded(method: Callable) -> Callable:
                 raise
             self._move_aside()
             return method(self, *args, **kwargs)
+
+    return call
+
+
+def _write(method: Callable) -> Callable:
+    """A write the cache may fail to make (a read-only file, a full disk): it is skipped and the reason kept in
+    ``stats.write_failed``; the grade goes on without storing."""
+
+    @functools.wraps(method)
+    def call(self: EmbeddingCache, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.OperationalError, OSError) as exc:
+            self.stats.write_failed = str(exc)
+            return None
 
     return call
 
@@ -149,6 +165,7 @@ class EmbeddingCache:
             row = self._db.execute("SELECT visual FROM image_facts WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
+    @_write
     @_guarded
     def mark_decoded(self, key: str, visual: str) -> None:
         with self._lock:
@@ -178,6 +195,7 @@ class EmbeddingCache:
         self.stats.corrupt += len(bad)
         return found
 
+    @_write
     @_guarded
     def put_many(self, items: Iterable[tuple[str, np.ndarray, str]], encoder: str, name: str = "") -> None:
         """Store vectors under ``encoder`` (a fingerprint); ``name`` says in words what that encoder is."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -40,7 +41,7 @@ def cache_info(cache_dir: CacheDirOption = None) -> None:
 def _days(text: str) -> float:
     units = {"d": 1.0, "h": 1 / 24, "w": 7.0}
     try:
-        days = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+        days = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else math.nan  # a unit is needed
     except ValueError:
         days = math.nan
     if not math.isfinite(days) or days < 0:
@@ -63,5 +64,8 @@ def cache_clear(
     cache = open_cache(cache_dir)
     if cache is None:
         raise typer.Exit(int(ExitCode.CANNOT_GRADE))
-    removed = cache.clear(days)
+    try:
+        removed = cache.clear(days)
+    except sqlite3.Error as exc:  # a read-only or locked cache file
+        raise fail(UsageError(f"{cache.path}: cannot clear the cache ({exc})")) from exc
     out.print(f"removed {removed} embeddings from {cache.path}", highlight=False)

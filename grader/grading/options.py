@@ -9,6 +9,7 @@ the same wherever they come from.
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -128,7 +129,7 @@ class GradeOptions:
         return cls(
             tier=baseline,
             models_dir=Path(models) if models is not None else None,
-            text_template=text_template,
+            text_template=_template(text_template),
             dtype=_dtype(dtype),
             face_model=face_model,
             face_detector=face_detector,
@@ -136,7 +137,7 @@ class GradeOptions:
             thresholds={k: _line(k, v) for k, v in _pairs(thresholds, "--threshold").items()},
             strict_copies=bool(strict_copies),
             tiers=tiers,
-            device=device,
+            device=_device(device),
             batch_size=_batch_size(batch_size),
         )
 
@@ -208,4 +209,40 @@ class Resources:
         if cache is False or cache is None:
             return cls()
         folder = Path(cache)
-        return cls(EmbeddingCache(folder if folder.suffix == ".sqlite" else folder / "embeddings.sqlite"))
+        try:
+            return cls(EmbeddingCache(folder if folder.suffix == ".sqlite" else folder / "embeddings.sqlite"))
+        except (OSError, sqlite3.Error) as exc:
+            raise UsageError(f"cache={cache}: cannot be used as the embedding cache ({exc})") from exc
+
+
+def _template(template: str | None) -> str | None:
+    from grader.text_templates import TemplateError, check_template
+
+    if template is None:
+        return None
+    try:
+        return check_template(template)
+    except TemplateError as exc:
+        raise UsageError(f"--text-template: {exc}") from None
+
+
+def _device(device: str | None) -> str | None:
+    """``cpu``, ``cuda``, ``cuda:N`` or ``mps``, present on this machine (asking for one costs the torch import)."""
+    import re
+
+    if device is None:
+        return None
+    match = re.fullmatch(r"(cpu|cuda|mps)(?::(\d+))?", device.strip())
+    if match is None:
+        raise UsageError(f"--device {device!r}: not a torch device (cpu, cuda, cuda:N or mps)")
+    kind, index = match.group(1), int(match.group(2) or 0)
+    if kind == "cpu":
+        return device.strip()
+    import torch
+
+    if kind == "cuda" and index >= torch.cuda.device_count():
+        have = torch.cuda.device_count()
+        raise UsageError(f"--device {device}: this machine has {have or 'no'} CUDA device{'s' if have != 1 else ''}")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise UsageError(f"--device {device}: MPS is not available on this machine")
+    return device.strip()

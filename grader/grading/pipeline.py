@@ -18,7 +18,7 @@ from grader.grading.scores import score_subject
 from grader.problems import Problem, Severity
 from grader.progress import ProgressReporter, SilentProgress
 from grader.result import GradeResult
-from grader.submission import unpacked
+from grader.submission import archive_problems, unpacked
 from grader.tasks.schema import Task
 from grader.versions import library_versions
 
@@ -60,7 +60,7 @@ def grade(
             flags.copies_as_problems(rows, subjects)
         if not encoded.is_test_model():  # test models' ceilings mean nothing
             notes += flags.ceiling_notes(subjects)
-        problems = [relative_problem(p, root) for p in inputs.problems]
+        problems = archive_problems(root) + [relative_problem(p, root) for p in inputs.problems]
         if not subjects:  # an empty grade is not a pass
             problems.append(Problem(str(data), "the data names no subject: nothing was graded", None, Severity.ERROR))
         settings = provenance.settings(run, options, resources, encoded, data)

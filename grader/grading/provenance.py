@@ -73,14 +73,20 @@ def settings(run: RunningTask, options: GradeOptions, resources: Resources, enco
 def cache_problems(resources: Resources) -> list[Problem]:
     """A damaged cache, moved aside during this grade (said once)."""
     cache = resources.cache
-    if cache is None or not cache.stats.moved_aside:
+    if cache is None:
         return []
-    message = (
-        f"the embedding cache was damaged and is kept at {cache.stats.moved_aside}; "
-        "a fresh one was started and this grade computed its embeddings afresh"
-    )
-    cache.stats.moved_aside = ""
-    return [Problem(str(cache.path), message, None, Severity.WARNING)]
+    problems = []
+    if cache.stats.moved_aside:
+        message = (
+            f"the embedding cache was damaged and is kept at {cache.stats.moved_aside}; "
+            "a fresh one was started and this grade computed its embeddings afresh"
+        )
+        problems.append(Problem(str(cache.path), message, None, Severity.WARNING))
+    if cache.stats.write_failed:
+        message = f"cannot write to the embedding cache ({cache.stats.write_failed}); graded without storing"
+        problems.append(Problem(str(cache.path), message, None, Severity.WARNING))
+    cache.stats.moved_aside = cache.stats.write_failed = ""
+    return problems
 
 
 def grade_notes(run: RunningTask, options: GradeOptions, subjects: list[SubjectResult]) -> list[str]:

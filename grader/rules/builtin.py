@@ -10,14 +10,15 @@ from grader.metrics import face_distance, faceless_flags, reference_similarity, 
 from grader.metrics.classification import softmax, zero_shot_predict
 from grader.problems import Problem
 from grader.rules import RULES, ImageScores, Rule, RuleInput
+from grader.text_templates import TemplateError, fill
 
 
 def subject_texts(rin: RuleInput) -> list[str] | Problem:
     """The metric's text for each image, or the problem when the template needs a missing field."""
     subject, template = rin.subject, rin.metric.text_template or ""
     try:
-        return [template.format(**subject.fields_of(i)) for i in range(len(subject.images))]
-    except (KeyError, IndexError) as exc:
+        return [fill(template, subject.fields_of(i)) for i in range(len(subject.images))]
+    except (KeyError, IndexError, TemplateError) as exc:
         message = f"{subject.subject}: text template {template!r} needs field {exc}"
         return Problem(rin.meta_file, message, subject.subject)
 
@@ -105,7 +106,7 @@ def _correct(predicted: list[str], labels: list[str]) -> np.ndarray:
 def _zero_shot(rin: RuleInput) -> ImageScores:
     subject = rin.subject
     ids = sorted(subject.label_names, key=lambda x: (len(x), x))
-    texts = [(rin.metric.text_template or "").format(label=subject.label_names[i], id=i) for i in ids]
+    texts = [fill(rin.metric.text_template or "", {"label": subject.label_names[i], "id": i}) for i in ids]
     best, probabilities = zero_shot_predict(rin.embeddings.of(subject.images), rin.embeddings.texts(texts))
     predicted = [ids[b] for b in best]
     p_true = [f"{float(probabilities[n, ids.index(t)]):.4f}" for n, t in enumerate(subject.labels)]

@@ -9,7 +9,7 @@ from grader.layouts import LAYOUTS
 from grader.problems import Problem
 from grader.submission.data_root import find_data_root
 from grader.submission.files import PLAIN, ScanContext, SubjectInput
-from grader.submission.unpack import unpacked
+from grader.submission.unpack import archive_problems, unpacked
 
 
 def scan(
@@ -24,4 +24,4 @@ def scan(
     return subjects, notes + problems
 
 
-__all__ = ["ScanContext", "SubjectInput", "scan", "unpacked"]
+__all__ = ["ScanContext", "SubjectInput", "archive_problems", "scan", "unpacked"]

@@ -23,6 +23,7 @@ from grader.submission.files import (
     read_json_object,
     reference_folder,
 )
+from grader.text_templates import fill_or_usage
 
 
 class PromptFoldersLayout(LayoutBase):
@@ -221,7 +222,8 @@ def plan_prompt_folders(layout: PromptFoldersLayout, data: Path, template: str |
         folder, _ = concept_references(layout, data, key, concept)
         refs, _ = reference_folder(folder, layout.extensions, key)
         for index, prompt in enumerate(concept["prompt"]):
-            text = (template or "{prompt}").format(prompt=prompt, token_name=concept["token_name"])
+            fields = {"prompt": prompt, "token_name": concept["token_name"]}
+            text = fill_or_usage(template or "{prompt}", fields, "--prompt-template")
             jobs += [
                 Job(f"{key}/{index}", text, Path(key) / str(index) / f"{i}.png", refs)
                 for i in range(layout.images_per_prompt)

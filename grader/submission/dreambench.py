@@ -28,6 +28,7 @@ from grader.submission.files import (
     read_json_object,
     reference_folder,
 )
+from grader.text_templates import TemplateError, fill_or_usage, template_fields
 
 
 class DreamBenchLayout(LayoutBase):
@@ -81,6 +82,13 @@ def _prompt_list(lines: list[str], header: str, path: Path) -> list[str]:
             templates.append(match.group(2))
     if not templates:
         raise InputError(f"{path}: the '{header}' section lists no prompts")
+    for template in templates:  # each is .format(unique_token, class_token): {0} and {1} only
+        try:
+            fields = template_fields(template, positional=True)
+        except TemplateError as exc:
+            raise InputError(f"{path}: {header}: {exc}") from None
+        if any(int(f) > 1 for f in fields):
+            raise InputError(f"{path}: {header}: prompt {template!r} uses a field past {{1}} (the class token)")
     return templates
 
 
@@ -174,7 +182,8 @@ def plan_dreambench(layout: DreamBenchLayout, data: Path, template: str | None, 
         confined(data, subject.name, source, "subject")
         refs, _ = reference_folder(data / subject.name, layout.extensions, subject.name)
         for index, prompt in enumerate(subject.prompts):
-            text = (template or "{prompt}").format(prompt=prompt, subject=subject.name, **{"class": subject.class_word})
+            fields = {"prompt": prompt, "subject": subject.name, "class": subject.class_word}
+            text = fill_or_usage(template or "{prompt}", fields, "--prompt-template")
             jobs += [
                 Job(subject.name, text, Path(subject.name) / str(index) / f"{k}.png", refs, subject.class_word or "")
                 for k in range(layout.images_per_prompt)

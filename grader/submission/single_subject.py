@@ -16,6 +16,7 @@ from grader.problems import Problem, Severity
 from grader.specs import Candidates, OneSubjectLayout
 from grader.submission.data_root import first_existing
 from grader.submission.files import MANIFEST, PLAIN, ScanContext, SubjectInput, check_image, list_images
+from grader.text_templates import fill_or_usage
 
 
 class PromptImagesLayout(OneSubjectLayout):
@@ -114,7 +115,7 @@ def plan_prompt_images(layout: PromptImagesLayout, data: Path, template: str | N
     return [
         Job(
             layout.subject,
-            (template or "{prompt}").format(prompt=p),
+            fill_or_usage(template or "{prompt}", {"prompt": p}, "--prompt-template"),
             Path(layout.image_name.format(i=i + layout.first_index)),
             training,
         )

@@ -20,6 +20,7 @@ from grader.submission.files import (
     list_images,
     read_json_object,
 )
+from grader.text_templates import fill_or_usage
 
 
 class SubjectFoldersLayout(LayoutBase):
@@ -125,7 +126,7 @@ def plan_subject_folders(layout: SubjectFoldersLayout, data: Path, template: str
         fields = metadata.get(subject)
         if not isinstance(fields, dict):
             raise UsageError(f"{data / layout.metadata}: no entry for {subject}")
-        prompt = (template or DEFAULT_SUBJECT_TEMPLATE).format(**fields)
+        prompt = fill_or_usage(template or DEFAULT_SUBJECT_TEMPLATE, fields, "--prompt-template")
         ref = fields[layout.reference_field]
         reference = find_reference(data / layout.metadata, ref) or data / ref
         jobs += [

@@ -46,6 +46,13 @@ class MetricSpec(Strict):
         rule = RULES.get(raw["rule"])
         return {"higher_is_better": rule.higher_is_better, "aggregation": rule.aggregation, **raw}
 
+    @field_validator("text_template")
+    @classmethod
+    def _plain_template(cls, template: str | None) -> str | None:
+        from grader.text_templates import check_template
+
+        return None if template is None else check_template(template)  # a TemplateError is a ValueError
+
     @field_validator("rule")
     @classmethod
     def _known_rule(cls, rule: str) -> str:
