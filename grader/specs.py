@@ -80,8 +80,9 @@ def by_kind(what: str, registry: Callable[[], Any]) -> BeforeValidator:
             return value
         known = registry()
         kind = value.get("kind") if isinstance(value, dict) else None
-        if kind not in known:
-            message = "unknown {what} kind {kind!r}; known: {known}" if kind else "a {what} needs a 'kind'"
+        if not isinstance(kind, str) or kind not in known:
+            kind = kind if isinstance(kind, str) or kind is None else repr(kind)  # a list or a number: named as given
+            message = "unknown {what} kind '{kind}'; known: {known}" if kind else "a {what} needs a 'kind'"
             ctx: dict[str, Any] = {"what": what, "kind": kind, "known": ", ".join(known.names()), "errors": []}
             raise PydanticCustomError("by_kind", message, ctx)
         try:

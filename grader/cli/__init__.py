@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ __all__ = ["app", "main"]
 def main() -> None:
     """The console script: any unexpected exception ends in one line and exit code 4, never a bare traceback
     (the traceback with --verbose)."""
+    _end_cleanly_on_sigterm()
     try:
         app()
     except (KeyboardInterrupt, SystemExit) as exc:
@@ -40,3 +42,19 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(int(ExitCode.INTERNAL_ERROR))
+
+
+TERMINATED = 128 + 15  # the shell's code for a process ended by SIGTERM
+
+
+def _end_cleanly_on_sigterm() -> None:
+    """SIGTERM (a scheduler's timeout, ``kill``) unwinds like Ctrl-C: a zip's unpacked copy is removed, the cache
+    keeps what was finished, and the command ends with 143."""
+    import signal
+
+    def terminate(signum: int, frame: object) -> None:
+        err.print("terminated: the cache keeps every embedding finished so far; run again to resume")
+        raise SystemExit(TERMINATED)
+
+    with contextlib.suppress(ValueError):  # not the main thread (the CLI inside another program): leave it be
+        signal.signal(signal.SIGTERM, terminate)

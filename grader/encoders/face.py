@@ -64,6 +64,7 @@ class DeepFaceEncoder(ReadsDecoded):
         self.backend = backend_engine()
         self.home = prepare(spec.model, spec.detector, self.backend, home)
         self.readings: dict[Path, FaceReading] = {}
+        self._built = False
 
     @property
     def fingerprint(self) -> str:
@@ -80,6 +81,7 @@ class DeepFaceEncoder(ReadsDecoded):
         with deepface_home(self.home):
             from deepface import DeepFace
 
+            self._build_models(DeepFace)
             try:
                 faces = DeepFace.represent(
                     img_path=str(path) if pixels is None else pixels,
@@ -93,14 +95,27 @@ class DeepFaceEncoder(ReadsDecoded):
                 if "Face could not be detected" in str(exc):  # only with enforce_detection=True
                     return FaceReading(np.zeros(0), 0.0, 0)
                 raise InputError(f"{path}: deepface could not read it: {exc}") from exc
-            except (OSError, RuntimeError) as exc:
-                raise ModelMissingError(f"deepface {self.spec.model}/{self.spec.detector}: {exc}") from exc
+            except Exception as exc:  # the models are built: OpenCV or deepface failing on these pixels
+                raise InputError(f"{path}: deepface could not read it ({exc.__class__.__name__}: {exc})") from exc
         if not faces:
             return FaceReading(np.zeros(0), 0.0, 0)
         first = faces[0]
         return FaceReading(
             np.asarray(first["embedding"], dtype=np.float64), float(first["face_confidence"]), len(faces)
         )
+
+    def _build_models(self, deepface) -> None:
+        """Build the face model and detector once, before any image: a failure here is a missing or unusable
+        model (exit 3); a failure on an image afterwards is that image's problem."""
+        if self._built:
+            return
+        try:
+            deepface.build_model(self.spec.model)
+            if self.spec.detector != "skip":
+                deepface.build_model(self.spec.detector, task="face_detector")
+        except (OSError, RuntimeError, ValueError, ImportError) as exc:
+            raise ModelMissingError(f"deepface {self.spec.model}/{self.spec.detector}: {exc}") from exc
+        self._built = True
 
     def has_face(self, path: Path) -> bool:
         return self.readings[path].has_face

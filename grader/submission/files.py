@@ -223,6 +223,9 @@ def list_images(
         entries = [(p, _kind(p)) for p in folder.iterdir()]
     except OSError as exc:
         return [], [Problem(str(folder), f"cannot be read ({exc.strerror or exc})", subject)]
+    if any(kind == "unreadable" for _, kind in entries) and not os.access(folder, os.X_OK):
+        message = "cannot be searched (permission denied: the folder lacks its x bit); its files are not read"
+        return [], [Problem(str(folder), message, subject)]
     for path, kind in sorted(entries, key=lambda e: natural_key(e[0])):
         if kind == "broken link":
             problems.append(Problem(str(path), "is a link loop or a broken link; not read", subject))
