@@ -73,9 +73,7 @@ def _list(config: pytest.Config, name: str) -> list[str]:
 def session_result(config: pytest.Config) -> GradeResult:
     """The session's one grade of the configured submission."""
     from grader.errors import GraderError
-    from grader.grading import GradeOptions, Resources, grade
-    from grader.keyvalues import key_values
-    from grader.tasks import load_task
+    from grader.grading import Resources, grade
 
     if _RESULT in config.stash:
         return config.stash[_RESULT]
@@ -86,6 +84,25 @@ def session_result(config: pytest.Config) -> GradeResult:
             "keys) to use grader_result",
             pytrace=False,
         )
+    spec, options = _task_and_options(config, task)
+    try:
+        # The user cache: re-runs after an unrelated change cost no model time.
+        result = grade(spec, submission, data, options, resources=Resources.with_cache(True))
+    except GraderError as exc:
+        pytest.fail(f"t2i-grader could not grade {submission}: {exc}", pytrace=False)
+    except Exception as exc:  # exit code 4 on the command line: one line, no traceback of the grader's
+        pytest.fail(f"t2i-grader internal error grading {submission}: {exc.__class__.__name__}: {exc}", pytrace=False)
+    config.stash[_RESULT] = result
+    return result
+
+
+def _task_and_options(config: pytest.Config, task: str):  # -> (Task, GradeOptions)
+    """The task and the grading options the session's settings name; pytest's usage error for a bad one."""
+    from grader.errors import GraderError
+    from grader.grading import GradeOptions
+    from grader.keyvalues import key_values
+    from grader.tasks import load_task
+
     task_path = config.rootpath / task if task.endswith((".yaml", ".yml")) else None
     try:
         spec = load_task(str(task_path or task))
@@ -107,15 +124,7 @@ def session_result(config: pytest.Config) -> GradeResult:
         )
     except GraderError as exc:
         raise pytest.UsageError(f"t2i-grader: {exc}") from None
-    try:
-        # The user cache: re-runs after an unrelated change cost no model time.
-        result = grade(spec, submission, data, options, resources=Resources.with_cache(True))
-    except GraderError as exc:
-        pytest.fail(f"t2i-grader could not grade {submission}: {exc}", pytrace=False)
-    except Exception as exc:  # exit code 4 on the command line: one line, no traceback of the grader's
-        pytest.fail(f"t2i-grader internal error grading {submission}: {exc.__class__.__name__}: {exc}", pytrace=False)
-    config.stash[_RESULT] = result
-    return result
+    return spec, options
 
 
 @pytest.fixture(scope="session")
@@ -196,6 +205,9 @@ def _min_probability(config: pytest.Config) -> float:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    task = _setting(config, "task")
+    if task is not None and any("grader_result" in getattr(i, "fixturenames", ()) for i in items):
+        _task_and_options(config, task)  # a bad setting is a usage error before any test runs, not a test's error
     if _setting(config, "compare"):
         compare = _path(config, "compare")
         if compare is None or not compare.is_file():

@@ -161,7 +161,13 @@ def scan_labelled_images(
 ) -> tuple[list[SubjectInput], list[Problem]]:
     names: dict[str, str] = {}
     if layout.labels:
-        raw = read_json_object(data_dir / layout.labels, "label file", "label ids to names")
+        path = data_dir / layout.labels
+        raw = read_json_object(path, "label file", "label ids to names")
+        if not raw:
+            raise InputError(f"{path}: names no label; zero-shot classification needs at least one")
+        odd = next((k for k, v in raw.items() if not isinstance(v, (str, int, float)) or isinstance(v, bool)), None)
+        if odd is not None:
+            raise InputError(f"{path}: label {odd!r} is {type(raw[odd]).__name__}, not a name")
         names = {str(k): str(v) for k, v in raw.items()}
     folders = [(s, submission / s) for s in layout.subjects] or [(layout.subject, _one_folder(layout, submission))]
     subjects = []

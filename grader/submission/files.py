@@ -283,8 +283,14 @@ def read_json_object(path: Path, what: str, shape: str) -> dict:
     if not path.is_file():
         raise InputError(f"{path}: {what} not found (is --data the task's data folder?)")
     try:
-        value = json.loads(path.read_text("utf-8-sig"))  # a BOM (Windows editors) is not part of the JSON
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text("utf-8-sig")  # a BOM (Windows editors) is not part of the JSON
+    except OSError as exc:
+        raise InputError(f"{path}: {what} cannot be read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: cannot parse JSON: {exc}") from exc
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise InputError(f"{path}: cannot parse JSON: {exc}") from exc
     except RecursionError:
         raise InputError(f"{path}: cannot parse JSON: nested too deeply") from None

@@ -1,5 +1,6 @@
-"""Every hostile case: the exit code, the problem named, the other subjects untouched, no traceback, and the
-submission and data folders byte-identical afterwards."""
+"""Every hostile case, through the command it names: the exit code, the problem named, the other subjects untouched,
+no traceback and no escaped exception, nothing forbidden printed, and the course folders byte-identical
+afterwards."""
 
 from __future__ import annotations
 
@@ -9,21 +10,20 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from grader.cli import app
 from grader.paths import fixtures_dir
-from tests.hostile.cases import CASES, LAYOUT, Case, table
+from tests.hostile.cases import CASES, PAGE, page
+from tests.hostile.model import COMMANDS, LAYOUT, Case, Ctx
+from tests.hostile.runners import RUNNERS, UNREACHABLE, as_nobody, nobody_cache, open_to_everyone, run_check, run_plugin
 
-# Their outcome depends on transformers (its models, processors or tokenizers): also run on 4.x.
-pytestmark = pytest.mark.transformers
+pytest_plugins = ["pytester"]
 
 COURSES = fixtures_dir() / "courses"
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _snapshot(root: Path) -> dict[bytes, object]:
-    """Every entry under ``root`` without following links: file bytes, link targets, folders."""
+    """Every entry under ``root`` without following links: file bytes, link targets, folders, modes."""
     seen: dict[bytes, object] = {}
     for folder, dirs, files in os.walk(os.fsencode(root)):
         for name in dirs + files:
@@ -31,19 +31,13 @@ def _snapshot(root: Path) -> dict[bytes, object]:
             if os.path.islink(path):
                 seen[path] = ("link", os.readlink(path))
             elif os.path.isdir(path):
-                seen[path] = "dir"
+                seen[path] = ("dir", os.stat(path).st_mode)
+            elif not os.path.isfile(path):
+                seen[path] = ("special", os.stat(path).st_mode)
             else:
                 with open(path, "rb") as handle:
                     seen[path] = handle.read()
     return seen
-
-
-def _grade(task: str, submission: Path, data: Path, models: Path, cache: Path, out: Path):
-    extra = LAYOUT[task][2]
-    args = ["check", str(submission), "--task", task, "--data", str(data), "--models", str(models)]
-    res = CliRunner().invoke(app, [*args, *extra, "--cache-dir", str(cache), "--json", str(out)])
-    report = json.loads(out.read_text()) if out.is_file() else None
-    return res, report
 
 
 def _scores(report: dict | None) -> dict[str, dict[str, float | None]]:
@@ -52,60 +46,106 @@ def _scores(report: dict | None) -> dict[str, dict[str, float | None]]:
     return {s["subject"]: {n: m["value"] for n, m in s["metrics"].items()} for s in report["subjects"]}
 
 
+def _course(task: str, folder: Path) -> Ctx:
+    sub, data, _ = LAYOUT[task]
+    root = folder / "course"
+    shutil.copytree(COURSES / task, root, symlinks=True)
+    scratch = folder / "scratch"
+    scratch.mkdir()
+    return Ctx(root, root / sub, root / data, scratch)
+
+
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("hostile-cache")
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory, tiny_models, cache) -> dict[str, dict]:
-    """Each task's fixture graded as shipped: the scores the untouched subjects must keep."""
+def clean(tmp_path_factory, tiny_models, cache) -> dict[str, tuple[dict, Path]]:
+    """Each task's fixture graded as shipped: the scores the untouched subjects must keep, and its report."""
     runs = {}
     for task in sorted({c.task for c in CASES}):
-        sub, data, _ = LAYOUT[task]
-        out = tmp_path_factory.mktemp("clean") / f"{task}.json"
-        res, report = _grade(task, COURSES / task / sub, COURSES / task / data, tiny_models, cache, out)
-        assert res.exit_code in (0, 1), res.output
-        runs[task] = _scores(report)
+        ctx = _course(task, tmp_path_factory.mktemp("clean"))
+        outcome = run_check(Case("clean", task, lambda s, d: None, frozenset()), ctx, tiny_models, cache)
+        assert outcome.exit_code in (0, 1), outcome.output
+        runs[task] = (_scores(outcome.report), ctx.scratch / "report.json")
     return runs
 
 
-def test_at_least_forty_cases_across_four_tasks():
-    assert len(CASES) >= 40 and len({c.task for c in CASES}) == 4
+def test_the_corpus_covers_every_command_and_task():
+    assert len(CASES) >= 150
     assert len({c.name for c in CASES}) == len(CASES)
+    assert {c.command for c in CASES} == set(COMMANDS)
+    assert {c.task for c in CASES} == set(LAYOUT)
+    assert any(c.nobody for c in CASES)
 
 
-def test_readme_table_is_the_corpus():
-    assert table() in README.read_text(), "regenerate with: python -m tests.hostile.cases"
+def test_the_page_of_cases_is_the_corpus():
+    assert PAGE.read_text() == page(), "regenerate with: python -m tests.hostile.cases"
+    assert PAGE.name in README.read_text()
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_case(case: Case, tmp_path, tiny_models, cache, clean):
+def _params(cases: list[Case]) -> list:
+    # The cases whose outcome depends on transformers' models and processors also run on 4.x.
+    return [pytest.param(c, id=c.name, marks=[pytest.mark.transformers] if c.models else []) for c in cases]
+
+
+@pytest.mark.parametrize("case", _params(CASES))
+def test_case(case: Case, tmp_path, tmp_path_factory, tiny_models, cache, clean, request):
     if case.name.startswith("non-UTF-8") and os.name == "nt":
         pytest.skip("file names are UTF-16 on Windows")
-    sub, data, _ = LAYOUT[case.task]
-    root = tmp_path / "course"
-    shutil.copytree(COURSES / case.task, root, symlinks=True)
-    submission, data_dir = root / sub, root / data
-    replacement = case.breaks(submission, data_dir)
-    if isinstance(replacement, Path) and replacement.suffix == ".zip":  # the case hands in an archive instead
-        submission = replacement
-    before = _snapshot(root)
-    res, report = _grade(case.task, submission, data_dir, tiny_models, cache, tmp_path / "report.json")
-    assert res.exit_code in case.exits, res.output
-    assert "Traceback" not in res.output
-    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    ctx = _course(case.task, tmp_path)
+    scores, ctx.clean_report = clean[case.task]
+    runner = RUNNERS.get(case.command)
+    if case.nobody:  # before the case breaks anything: what it closes stays closed
+        open_to_everyone([tmp_path, tiny_models], tmp_path_factory.getbasetemp().parent)
+        ctx.scratch.chmod(0o777)  # the unprivileged user writes its outputs there
+    before: dict = {}
+    if case.command == "watch":
+        ctx.on_broken = lambda: before.update(_snapshot(ctx.root))
+    else:
+        replacement = case.breaks(ctx.submission, ctx.data)
+        if isinstance(replacement, Path) and replacement.parent == ctx.root:  # another submission: a zip, a link
+            ctx.submission = replacement
+        before = _snapshot(ctx.root)
+    models, own_cache = tiny_models, cache
+    if case.command == "plugin":
+        outcome = run_plugin(case, ctx, models, cache, request.getfixturevalue("pytester"))
+    elif case.nobody:
+        own_cache = nobody_cache(cache, ctx.scratch)
+        outcome = as_nobody(runner, case, ctx, models, own_cache)
+        if outcome.exit_code == UNREACHABLE:
+            pytest.skip(outcome.output)
+    else:
+        outcome = runner(case, ctx, models, own_cache)
+    assert not outcome.exception, outcome.exception
+    assert outcome.exit_code in case.exits, outcome.output
+    assert "Traceback" not in outcome.output and "internal error" not in outcome.output, outcome.output
+    for text in case.never:
+        assert text not in outcome.output, f"{text!r} printed"
     if case.says:
-        named = [
-            p
-            for p in (report or {}).get("problems", [])
-            + [p for s in (report or {}).get("subjects", []) for p in s["problems"]]
-            if case.file in p["file"] and case.says in p["message"]
-        ]
-        assert named or (case.file in res.output and case.says in res.output), res.output
-    if "*" not in case.moved:
-        now = _scores(report)
-        for subject, scores in clean[case.task].items():
+        report = outcome.report or {}
+        problems = report.get("problems", []) + [p for s in report.get("subjects", []) for p in s["problems"]]
+        named = [p for p in problems if case.file in p["file"] and case.says in p["message"]]
+        assert named or (case.file in outcome.output and case.says in outcome.output), outcome.output
+    if "*" not in case.moved and outcome.report is not None:
+        now = _scores(outcome.report)
+        for subject, values in scores.items():
             if subject not in case.moved:
-                assert now.get(subject) == scores, subject
-    assert _snapshot(root) == before  # nothing written, renamed or deleted
+                assert now.get(subject) == values, subject
+    if case.extra.get("check"):
+        case.extra["check"](ctx, outcome)
+    assert _snapshot(ctx.root) == before  # nothing written, renamed or deleted
+
+
+def test_a_report_is_json_even_when_printing_fails(tmp_path, tiny_models, cache, monkeypatch):
+    """The JSON is written though the console report fails half-way (its failure is still an error)."""
+    import grader.cli.check as check
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the console went away")
+
+    monkeypatch.setattr(check, "_report", broken)
+    ctx = _course("ml2025-hw10", tmp_path)
+    outcome = run_check(Case("console fails", "ml2025-hw10", lambda s, d: None, frozenset()), ctx, tiny_models, cache)
+    assert outcome.report is not None and json.loads((ctx.scratch / "report.json").read_text())["subjects"]
