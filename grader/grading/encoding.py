@@ -4,6 +4,7 @@ is left out with a problem: the inputs are read again (decoding nothing) so that
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from grader.grading.inputs import Inputs, read_inputs
 from grader.grading.options import GradeOptions, Resources
 from grader.grading.running import RunningTask, labels
 from grader.models import resolve
+from grader.problems import Problem
 from grader.progress import ProgressReporter
 from grader.reading import read_and_encode
 from grader.rules import RULES
@@ -105,5 +107,11 @@ def read_and_embed(
         inputs = read_inputs(run, folder, data, context)
         for spec in task.encoders():
             embeddings[spec.key].want(paths_for(task, spec, inputs))
+    # A file removed while it was graded is no longer listed by the scan: say why it left the grade all the same.
+    inputs.problems.extend(
+        Problem(str(path), f"{why.removeprefix(f'{path}: ')}; left out of the grade", None)
+        for path, why in memo.failed.items()
+        if not os.path.lexists(path)
+    )
     seen = [p for s in inputs.subjects for p in s.images] + [p for s in inputs.subjects for p in s.references]
     return Encoded(inputs, encoders, embeddings, looks_of(seen, memo.visual))
