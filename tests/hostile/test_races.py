@@ -4,6 +4,7 @@ SIGTERM mid-grade. Each must end as the user's problem (or a warning), never as 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 import grader
@@ -42,13 +44,16 @@ def test_an_image_replaced_after_its_decoding_never_poisons_the_cache(course, ti
     """The file changes between its decoding and the cache's write: the vector is stored under the hash of the
     bytes decoded, so the next grade scores the new file, not the old pixels under the new file's name."""
     submission, data = course
-    target, other = submission / "object-1" / "0.jpg", submission / "object-2" / "5.jpg"
+    target = submission / "object-1" / "0.jpg"
+    with Image.open(submission / "object-2" / "5.jpg") as img:  # bytes no other file of the grade has
+        new = io.BytesIO()
+        img.transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(new, "JPEG", quality=90)
     real = grader.images.decode
 
     def decode_then_replace(path: Path):
         image = real(path)
         if Path(path) == target:
-            target.write_bytes(other.read_bytes())  # replaced once read: the grade holds the old pixels
+            target.write_bytes(new.getvalue())  # replaced once read: the grade holds the old pixels
         return image
 
     task, options = load_task("ml2025-hw10"), GradeOptions(models_dir=tiny_models)
