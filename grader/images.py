@@ -86,7 +86,7 @@ def decode(path: Path) -> DecodedImage:
     with _named_errors(path):
         data = Path(path).read_bytes()
         with Image.open(io.BytesIO(data)) as img:
-            img.filename = str(path)  # type: ignore[attr-defined]  # named in Pillow's messages, as a file would be
+            img.filename = str(path)  # named in Pillow's messages, as a file would be
             img.load()
             digest = hashlib.sha256(data).hexdigest()
             return DecodedImage(path, img.convert("RGB"), img.format, img.mode, _orientation(img), digest)

@@ -7,7 +7,8 @@ bases and are found through their kind's registry. It imports nothing of the gra
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
@@ -43,11 +44,53 @@ class EncoderSpecBase(Strict):
 Candidates = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v), Field(min_length=1)]
 
 
+@dataclass(frozen=True)
+class FileRule:
+    """Which files of a folder a course's script reads as images, and what it does with one it cannot decode."""
+
+    extensions: tuple[str, ...] = (".jpg", ".jpeg", ".png")
+    exact_case: bool = False  # only the suffixes as listed (a glob per suffix); else any case (name.lower())
+    hidden: bool = False  # names starting with "." are read too (os.listdir lists them; glob does not)
+    skip_unreadable: bool = False  # a file that does not decode is skipped, as the script's try/except does
+
+    def takes(self, name: str) -> bool:
+        """Whether the script reads a file of this name as an image."""
+        if name.startswith(".") and not self.hidden:
+            return False
+        return name.endswith(self.extensions) if self.exact_case else name.lower().endswith(self.extensions)
+
+    def looks_like_image(self, name: str) -> bool:
+        """Whether the name has one of the suffixes in any case (a file the user meant as an image)."""
+        return name.lower().endswith(tuple(e.lower() for e in self.extensions))
+
+
 class LayoutBase(Strict):
     """What every layout spec has. ``kind`` names a record of the layout registry (grader.layouts)."""
 
     kind: str
-    extensions: list[str] = Field(default_factory=lambda: [".jpg", ".jpeg", ".png"])
+    extensions: list[str] = Field(
+        default_factory=lambda: [".jpg", ".jpeg", ".png"], description="Suffixes the course's script reads."
+    )
+    extension_case: Literal["any", "exact"] = Field(
+        default="any",
+        description="any: a suffix counts in any case (the script lower-cases names); exact: only as listed (a "
+        "glob per suffix, case-sensitive on Linux).",
+    )
+    hidden_files: bool = Field(
+        default=False, description="Names starting with '.' are read too (os.listdir lists them; glob does not)."
+    )
+    unreadable: Literal["problem", "skipped"] = Field(
+        default="problem",
+        description="A file that does not decode: a problem (the script would fail), or skipped with a warning, as "
+        "a script that catches the error and goes on does.",
+    )
+
+    @property
+    def files(self) -> FileRule:
+        """How this layout's folders are read: which names are images, and what an undecodable one is."""
+        return FileRule(
+            tuple(self.extensions), self.extension_case == "exact", self.hidden_files, self.unreadable == "skipped"
+        )
 
     @property
     def named_subjects(self) -> list[str]:

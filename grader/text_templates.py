@@ -6,7 +6,7 @@ fields; anything else is refused up front with a message that names the template
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from string import Formatter
 
 
@@ -51,13 +51,13 @@ def check_template(template: str, known: Iterable[str] | None = None) -> str:
     return template
 
 
-def fill(template: str, fields: dict[str, object]) -> str:
+def fill(template: str, fields: Mapping[str, object]) -> str:
     """``template`` with its fields filled (KeyError names a field the values lack)."""
     check_template(template)
     return template.format_map(fields)
 
 
-def fill_or_usage(template: str, fields: dict[str, object], option: str) -> str:
+def fill_or_usage(template: str, fields: Mapping[str, object], option: str) -> str:
     """``fill`` for a template the user typed as ``option``: anything wrong is a usage error naming it."""
     from grader.errors import UsageError
 

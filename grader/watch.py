@@ -20,6 +20,7 @@ from grader.grading import GradeOptions, Resources, grade
 from grader.progress import ProgressReporter, SilentProgress
 from grader.report import render
 from grader.result import GradeResult
+from grader.specs import FileRule
 from grader.tasks.schema import Task
 
 
@@ -66,8 +67,8 @@ def describe_changes(before: GradeResult, after: GradeResult) -> list[str]:
     return lines
 
 
-def _relevant(changes: set, extensions: set[str]) -> list[str]:
-    return sorted({Path(path).name for _, path in changes if Path(path).suffix.lower() in extensions})
+def _relevant(changes: set, files: FileRule) -> list[str]:
+    return sorted({Path(path).name for _, path in changes if files.takes(Path(path).name)})
 
 
 def watch(
@@ -88,7 +89,7 @@ def watch(
     result = grade(task, submission, data, options, progress or SilentProgress(), kept)
     render(result, out)
     watching = f"[bold]watching {shown(submission)}[/] for changed images (Ctrl-C to stop)"
-    extensions = {e.lower() for e in task.layout.extensions}
+    files = task.layout.files
     if changes is not None:
         out.print(watching, highlight=False)
         stream = changes
@@ -99,7 +100,7 @@ def watch(
         # submission lies: a submission inside one would never be seen to change. Only the image names matter.
         stream = watch_files(
             submission,
-            watch_filter=lambda change, path: Path(path).suffix.lower() in extensions,
+            watch_filter=lambda change, path: files.takes(Path(path).name),
             stop_event=stop,
             debounce=800,
             yield_on_timeout=True,
@@ -111,7 +112,7 @@ def watch(
             if not announced:
                 out.print(watching, highlight=False)
                 announced = True
-            names = _relevant(batch, extensions)
+            names = _relevant(batch, files)
             if not names:
                 continue
             out.rule(shown(f"changed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from grader.grading.inputs import relative_problem
 from grader.grading.running import RunningTask
 from grader.grading.scores import SubjectScores, rule_input, select_top_k
 from grader.metrics import AGGREGATIONS
+from grader.metrics.aggregate import boundary_tie, selection_totals
 from grader.result import MetricResult, SubjectResult, Verdict
 from grader.rules import RULES
 from grader.tasks.schema import Task
@@ -28,6 +29,7 @@ class Judgement:
     failures: list[str]  # gates that failed, faces-only metrics without a face
     distributions: dict[str, np.ndarray]  # metric -> bootstrap resamples of its aggregate
     kept: np.ndarray  # indices of the images the aggregates are over (all, without a selection)
+    notes: list[str] = field(default_factory=list)  # e.g. a tie that decided which images were kept
 
 
 def gate_checks(task: Task) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
@@ -35,23 +37,39 @@ def gate_checks(task: Task) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     return {name: gate.holds for name, gate in task.gates.items()}
 
 
-def _selection(run: RunningTask, scores: SubjectScores) -> tuple[np.ndarray, Callable | None]:
+def _selection(run: RunningTask, scores: SubjectScores) -> tuple[np.ndarray, Callable | None, list[str]]:
     per_image = scores.per_image()
     selection = run.task.selection
     if selection and all(n in per_image for n in selection.weights):
-        kept = np.sort(select_top_k(per_image, selection))
+        kept = np.sort(select_top_k(per_image, selection, scores.subject.listing))
         select = functools.partial(
             confidence.select_rows, weights=selection.weights, k=selection.k, per_image=per_image
         )
-        return kept, select
-    return np.arange(len(scores.subject.images)), None
+        return kept, select, _tie_notes(scores, selection, kept)
+    return np.arange(len(scores.subject.images)), None, []
+
+
+def _tie_notes(scores: SubjectScores, selection, kept: np.ndarray) -> list[str]:
+    """A note when equal totals straddle the k-th place: which of them were kept, and by which rule."""
+    tied = boundary_tie(selection_totals(scores.per_image(), selection.weights), selection.k)
+    if not len(tied):
+        return []
+    images = scores.subject.images
+    names = ", ".join(images[i].name for i in tied)
+    chosen = ", ".join(images[i].name for i in tied if i in set(kept.tolist()))
+    rule = (
+        "the ones listed last by the file system (os.listdir order), as the course's sorted(...)[-k:] keeps them"
+        if selection.ties == "last-listed"
+        else "the first in file order"
+    )
+    return [f"{scores.subject.subject}: {names} tie at the top-{selection.k} boundary; kept {chosen}, {rule}"]
 
 
 def judge(run: RunningTask, scores: SubjectScores, embeddings: dict[tuple, Embeddings], meta_file: str) -> Judgement:
     """The per-metric results of one subject, and its gate failures."""
     task, subject = run.task, scores.subject
     per_image = scores.per_image()
-    kept, select = _selection(run, scores)
+    kept, select, notes = _selection(run, scores)
     aggregations = {n: task.metrics[n].aggregation for n in per_image}
     distributions = confidence.bootstrap_distributions(per_image, aggregations, select)
     metrics: dict[str, MetricResult] = {}
@@ -108,7 +126,7 @@ def judge(run: RunningTask, scores: SubjectScores, embeddings: dict[tuple, Embed
         value = metrics[name].value
         if value is not None and not gate.holds(value):
             failures.append(f"gate {metrics[name].label} {gate.op} {gate.value:g} not met ({value:.4g})")
-    return Judgement(metrics, failures, distributions, kept)
+    return Judgement(metrics, failures, distributions, kept, notes)
 
 
 def subject_result(run: RunningTask, scores: SubjectScores, judgement: Judgement, folder) -> SubjectResult:

@@ -54,7 +54,7 @@ def grade(
             subjects.append(subject_result(run, scores, judgement, root))
             rows += flags.image_rows(run, scores, judgement, encoded)
             distributions[subject.subject] = judgement.distributions
-            notes += scores.notes
+            notes += scores.notes + judgement.notes
         flags.flag_duplicates(encoded, rows)
         if options.strict_copies:
             flags.copies_as_problems(rows, subjects)

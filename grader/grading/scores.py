@@ -63,6 +63,10 @@ def score_subject(
     return scores
 
 
-def select_top_k(per_image: dict[str, np.ndarray], selection: Selection) -> np.ndarray:
-    """Indices of the images the task's selection keeps (``grader.metrics.aggregate.top_k``)."""
-    return top_k(per_image, selection.weights, selection.k)
+def select_top_k(
+    per_image: dict[str, np.ndarray], selection: Selection, listing: list[int] | None = None
+) -> np.ndarray:
+    """Indices of the images the task's selection keeps (``grader.metrics.aggregate.top_k``); ``listing``: each
+    image's place in its folder's listing, for a selection whose ties go to the images listed last."""
+    places = np.asarray(listing) if listing else None
+    return top_k(per_image, selection.weights, selection.k, places, selection.ties == "last-listed")

@@ -39,12 +39,38 @@ def selection_totals(per_image: dict[str, np.ndarray], weights: dict[str, float]
     return np.where(np.isnan(summed), -np.inf, summed)
 
 
-def top_k(per_image: dict[str, np.ndarray], weights: dict[str, float], k: int) -> np.ndarray:
-    """Indices of the k images with the highest weighted sum of the named metrics (ties keep file order).
+def top_k(
+    per_image: dict[str, np.ndarray],
+    weights: dict[str, float],
+    k: int,
+    listing: np.ndarray | None = None,
+    last_listed: bool = False,
+) -> np.ndarray:
+    """Indices of the k images with the highest weighted sum of the named metrics, highest first. Among equal
+    totals the images come in file order; with ``last_listed`` those listed last are kept, where ``listing`` gives
+    each image's place in the folder's listing: what ``sorted(range(n), key=total)[-k:]`` keeps when ``range(n)``
+    runs in ``os.listdir`` order.
 
     Example:
         >>> top_k({"image": np.array([70.0, 80, 75]), "text": np.array([30.0, 20, 29])},
         ...       {"image": 1.0, "text": 2.5}, 2).tolist()
         [2, 0]
+        >>> top_k({"image": np.array([1.0, 1.0, 1.0])}, {"image": 1.0}, 1, np.array([2, 0, 1]), last_listed=True)
+        array([0])
     """
-    return np.argsort(-selection_totals(per_image, weights), kind="stable")[:k]
+    totals = selection_totals(per_image, weights)
+    if not last_listed:
+        return np.argsort(-totals, kind="stable")[:k]
+    places = np.arange(len(totals)) if listing is None else np.asarray(listing)
+    return np.lexsort((places, totals))[::-1][:k]
+
+
+def boundary_tie(totals: np.ndarray, k: int) -> np.ndarray:
+    """The images whose total equals the k-th highest when it is shared across the k-th place (a tie that decides
+    which images are kept); empty otherwise."""
+    if len(totals) <= k:
+        return np.zeros(0, dtype=int)
+    ranked = np.sort(totals)[::-1]
+    if ranked[k - 1] != ranked[k]:
+        return np.zeros(0, dtype=int)
+    return np.flatnonzero(totals == ranked[k - 1])

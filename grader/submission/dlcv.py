@@ -19,6 +19,7 @@ from grader.submission.files import (
     SubjectInput,
     image_folder,
     list_images,
+    listing_places,
     plain_name,
     read_json_object,
     reference_folder,
@@ -113,12 +114,12 @@ def scan_prompt_folders(
         if not isinstance(concept["prompt"], list):
             raise InputError(f"{input_path}: concept {key!r}: prompt must be a list of prompts")
         folder, where = concept_references(layout, data_dir, key, concept)
-        refs, ref_problems = reference_folder(folder, layout.extensions, key, context)
+        refs, ref_problems = reference_folder(folder, layout.files, key, context)
         notes.append(Problem(str(folder), where, None, Severity.NOTE))
         for index, prompt in enumerate(concept["prompt"]):
             name = f"{key}/{index}"
             images, problems = image_folder(
-                submission / key / str(index), layout.extensions, name, layout.images_per_prompt, context
+                submission / key / str(index), layout.files, name, layout.images_per_prompt, context
             )
             try:
                 eval_text = concept["prompt_4_clip_eval"][index]
@@ -139,6 +140,7 @@ def scan_prompt_folders(
                     [],
                     list(ref_problems) + problems,
                     dict(zip(layout.baseline_metrics, (image_line, text_line), strict=True)),
+                    listing=listing_places(images),
                 )
             )
     return subjects, notes
@@ -152,7 +154,7 @@ def _one_folder(layout: LabelledImagesLayout, submission: Path) -> Path:
     """The folder of a one-folder layout: the submission itself, or its sub-folder named after the subject
     (``clip_zeroshot/`` holds ``val/``) when the submission has no images of its own."""
     inner = submission / layout.subject
-    has_images = any(p.suffix.lower() in layout.extensions for p in submission.iterdir() if p.is_file())
+    has_images = any(layout.files.takes(p.name) for p in submission.iterdir() if p.is_file())
     return inner if inner.is_dir() and not has_images else submission
 
 
@@ -175,7 +177,7 @@ def scan_labelled_images(
         if not folder.is_dir():
             subjects.append(SubjectInput(name, {}, [], [], None, [], [Problem(str(folder), "folder missing", name)]))
             continue
-        images, problems = list_images(folder, layout.extensions, name, context=context)
+        images, problems = list_images(folder, layout.files, name, context=context)
         labels = [_label(p, layout.label_from) for p in images]
         if names:
             unknown = [p for p, label in zip(images, labels, strict=True) if label not in names]
@@ -197,8 +199,8 @@ def scan_paired_folders(
     reference_dir = first_existing(data_dir, layout.reference_dir)
     if not reference_dir.is_dir():
         raise InputError(f"{reference_dir}: reference folder not found")
-    references, problems = list_images(reference_dir, layout.extensions, layout.subject, context=context)
-    generated, gen_problems = list_images(submission, layout.extensions, layout.subject, context=context)
+    references, problems = list_images(reference_dir, layout.files, layout.subject, context=context)
+    generated, gen_problems = list_images(submission, layout.files, layout.subject, context=context)
     problems += gen_problems
     by_stem = {p.stem: p for p in generated}
     images, pairs = [], []
@@ -226,7 +228,7 @@ def plan_prompt_folders(layout: PromptFoldersLayout, data: Path, template: str |
         if not plain_name(key) or not isinstance(concept, dict):
             raise InputError(f"{data / layout.input}: concept {key!r}: not a plain folder name with its settings")
         folder, _ = concept_references(layout, data, key, concept)
-        refs, _ = reference_folder(folder, layout.extensions, key)
+        refs, _ = reference_folder(folder, layout.files, key)
         for index, prompt in enumerate(concept["prompt"]):
             fields = {"prompt": prompt, "token_name": concept["token_name"]}
             text = fill_or_usage(template or "{prompt}", fields, "--prompt-template")

@@ -160,11 +160,11 @@ def scan_dreambench(
             message = f"subject {spec.name!r} is not a plain folder name (it would lead out of its folder); not graded"
             unsafe.append(Problem(str(source), message, None))
             continue
-        refs, problems = reference_folder(data_dir / spec.name, layout.extensions, spec.name, context)
+        refs, problems = reference_folder(data_dir / spec.name, layout.files, spec.name, context)
         images, image_fields = [], []
         for index, (prompt, clip_text) in enumerate(zip(spec.prompts, spec.clip_texts, strict=True)):
             found, found_problems = image_folder(
-                submission / spec.name / str(index), layout.extensions, spec.name, layout.images_per_prompt, context
+                submission / spec.name / str(index), layout.files, spec.name, layout.images_per_prompt, context
             )
             problems += found_problems
             images += found
@@ -180,7 +180,7 @@ def plan_dreambench(layout: DreamBenchLayout, data: Path, template: str | None, 
     jobs = []
     for subject in subjects:
         confined(data, subject.name, source, "subject")
-        refs, _ = reference_folder(data / subject.name, layout.extensions, subject.name)
+        refs, _ = reference_folder(data / subject.name, layout.files, subject.name)
         for index, prompt in enumerate(subject.prompts):
             fields = {"prompt": prompt, "subject": subject.name, "class": subject.class_word}
             text = fill_or_usage(template or "{prompt}", fields, "--prompt-template")

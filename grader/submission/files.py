@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from grader.errors import InputError
 from grader.problems import Problem, Severity
+from grader.specs import FileRule
 
 if TYPE_CHECKING:
     from grader.cache import EmbeddingCache
@@ -36,6 +37,7 @@ class SubjectInput:
     labels: list[str] = field(default_factory=list)  # each image's true label (classification layouts)
     label_names: dict[str, str] = field(default_factory=dict)  # label id -> name, for zero-shot texts
     pairs: list[Path] = field(default_factory=list)  # each image's paired reference (paired layouts)
+    listing: list[int] = field(default_factory=list)  # each image's place in its folder's os.listdir order
 
     def fields_of(self, index: int) -> dict[str, str]:
         extra = self.image_fields[index] if index < len(self.image_fields) else {}
@@ -164,11 +166,15 @@ def _decode(path: Path, context: ScanContext) -> None:
 WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
+SKIPPED = "skipped, as the course's script skips what it cannot open"
+
+
 def check_image(
     path: Path,
     subject: str | None,
     expected_size: tuple[int, int] | None = None,
     context: ScanContext = PLAIN,
+    skip_unreadable: bool = False,
 ) -> Problem | None:
     """None for a good image; an error if it cannot be decoded or is a link out of the submission; a warning
     if its size is off or it is a 16-bit image (graded as the course would, but flagged)."""
@@ -181,7 +187,10 @@ def check_image(
         _decode(path, context)
         (w, h), mode = image_header(path)  # for a new image, also the check that it is one (it is not decoded yet)
     except InputError as exc:
-        return Problem(str(path), f"{exc.args[0].removeprefix(f'{path}: ')}; left out of the grade", subject)
+        why = exc.args[0].removeprefix(f"{path}: ")
+        if skip_unreadable:
+            return Problem(str(path), f"{why}; {SKIPPED}", subject, Severity.WARNING)
+        return Problem(str(path), f"{why}; left out of the grade", subject)
     if mode in WIDE_MODES:
         message = (
             f"{'16' if mode.startswith('I;16') else '32'}-bit greyscale image (mode {mode}): the course's loader "
@@ -210,14 +219,16 @@ def _kind(path: Path) -> str:
 
 def list_images(
     folder: Path,
-    extensions: list[str],
+    extensions: list[str] | FileRule,
     subject: str | None,
     expected_size: tuple[int, int] | None = None,
     expected_others: tuple[str, ...] = (),
     context: ScanContext = PLAIN,
 ) -> tuple[list[Path], list[Problem]]:
     """Readable images of ``folder`` in natural order, and a problem for every other file
-    (but those with a suffix in ``expected_others``, such as captions beside training photos)."""
+    (but those with a suffix in ``expected_others``, such as captions beside training photos). ``extensions``:
+    the suffixes, or the layout's whole rule for its files (``LayoutBase.files``)."""
+    rule = extensions if isinstance(extensions, FileRule) else FileRule(tuple(extensions))
     images, problems = [], []
     try:
         entries = [(p, _kind(p)) for p in folder.iterdir()]
@@ -231,27 +242,31 @@ def list_images(
             problems.append(Problem(str(path), "is a link loop or a broken link; not read", subject))
         elif kind == "unreadable":
             problems.append(Problem(str(path), "cannot be read (permission denied); not read", subject))
-        elif kind == "other" and path.suffix.lower() in extensions and not path.name.startswith("."):
+        elif kind == "other" and rule.takes(path.name):
             message = "not a regular file (a folder, pipe or device); ignored"
             problems.append(Problem(str(path), message, subject, Severity.WARNING))
     for path in sorted((p for p, kind in entries if kind == "file"), key=natural_key):
-        if path.name.startswith(".") or path.name == MANIFEST:
+        name = path.name
+        if name == MANIFEST or (name.startswith(".") and not rule.hidden):
             continue
-        if path.suffix.lower() not in extensions:
-            if path.suffix.lower() not in expected_others:
-                message = f"not an image file ({', '.join(extensions)} expected); ignored"
+        if not rule.takes(name):
+            if rule.looks_like_image(name):  # x.Png where the course's glob takes only .png and .PNG
+                message = f"not read: the course reads only the suffixes {', '.join(rule.extensions)}; ignored"
+                problems.append(Problem(str(path), message, subject, Severity.WARNING))
+            elif path.suffix.lower() not in expected_others:
+                message = f"not an image file ({', '.join(rule.extensions)} expected); ignored"
                 problems.append(Problem(str(path), message, subject, Severity.WARNING))
             continue
-        problem = check_image(path, subject, expected_size, context)
+        problem = check_image(path, subject, expected_size, context, rule.skip_unreadable)
         if problem is not None:
             problems.append(problem)
-        if problem is None or problem.severity == "warning":
+        if problem is None or (problem.severity == "warning" and not problem.message.endswith(SKIPPED)):
             images.append(path)
     return images, problems
 
 
 def reference_folder(
-    folder: Path, extensions: list[str], subject: str, context: ScanContext = PLAIN
+    folder: Path, extensions: list[str] | FileRule, subject: str, context: ScanContext = PLAIN
 ) -> tuple[list[Path], list[Problem]]:
     """A subject's reference photos; a problem when the folder is missing or holds none."""
     if not folder.is_dir():
@@ -263,7 +278,7 @@ def reference_folder(
 
 
 def image_folder(
-    folder: Path, extensions: list[str], subject: str, expected: int, context: ScanContext = PLAIN
+    folder: Path, extensions: list[str] | FileRule, subject: str, expected: int, context: ScanContext = PLAIN
 ) -> tuple[list[Path], list[Problem]]:
     """Generated images of one folder that must hold ``expected`` of them."""
     if not folder.is_dir():
@@ -297,3 +312,15 @@ def read_json_object(path: Path, what: str, shape: str) -> dict:
     if not isinstance(value, dict):
         raise InputError(f"{path}: expected an object mapping {shape}")
     return value
+
+
+def listing_places(images: list[Path]) -> list[int]:
+    """Each image's place in its folder's listing as ``os.listdir`` gives it (file-system order, which a course
+    script that loops over ``os.listdir`` follows); images of one folder."""
+    if not images:
+        return []
+    try:
+        order = {name: i for i, name in enumerate(os.listdir(images[0].parent))}
+    except OSError:
+        return []
+    return [order.get(p.name, len(order)) for p in images]

@@ -13,7 +13,7 @@ from pydantic import Field
 from grader.errors import InputError
 from grader.layouts import LAYOUTS, Job, LayoutKind
 from grader.problems import Problem, Severity
-from grader.specs import Candidates, OneSubjectLayout
+from grader.specs import Candidates, FileRule, OneSubjectLayout
 from grader.submission.data_root import first_existing
 from grader.submission.files import MANIFEST, PLAIN, ScanContext, SubjectInput, check_image, list_images
 from grader.text_templates import fill_or_usage
@@ -43,14 +43,14 @@ class IdentityFoldersLayout(OneSubjectLayout):
 
 
 def read_training(
-    data_dir: Path, training_dir: list[str], extensions: list[str], subject: str, context: ScanContext = PLAIN
+    data_dir: Path, training_dir: list[str], files: FileRule, subject: str, context: ScanContext = PLAIN
 ) -> tuple[list[Path], list[Problem]]:
     folder = first_existing(data_dir, training_dir)
     if not folder.is_dir():
         raise InputError(f"{folder}: training photo folder not found (is --data the task's data folder?)")
-    photos, problems = list_images(folder, extensions, subject, expected_others=(".txt",), context=context)
+    photos, problems = list_images(folder, files, subject, expected_others=(".txt",), context=context)
     if not photos:
-        raise InputError(f"{folder}: no readable training photos ({', '.join(extensions)})")
+        raise InputError(f"{folder}: no readable training photos ({', '.join(files.extensions)})")
     return photos, problems
 
 
@@ -70,7 +70,7 @@ def scan_prompt_images(
     layout: PromptImagesLayout, submission: Path, data_dir: Path, context: ScanContext = PLAIN
 ) -> tuple[list[SubjectInput], list[Problem]]:
     subject = layout.subject
-    training, problems = read_training(data_dir, layout.training_dir, layout.extensions, subject, context)
+    training, problems = read_training(data_dir, layout.training_dir, layout.files, subject, context)
     prompts = read_prompts(first_existing(data_dir, layout.prompts))
     images, image_fields = [], []
     for index, prompt in enumerate(prompts):
@@ -99,8 +99,8 @@ def scan_identity_folders(
     layout: IdentityFoldersLayout, submission: Path, data_dir: Path, context: ScanContext = PLAIN
 ) -> tuple[list[SubjectInput], list[Problem]]:
     subject = layout.subject
-    training, problems = read_training(data_dir, layout.training_dir, layout.extensions, subject, context)
-    images, image_problems = list_images(submission, layout.extensions, subject, context=context)
+    training, problems = read_training(data_dir, layout.training_dir, layout.files, subject, context)
+    images, image_problems = list_images(submission, layout.files, subject, context=context)
     problems += image_problems
     if not images:
         problems.append(Problem(str(submission), "no readable generated images", subject))
@@ -109,7 +109,7 @@ def scan_identity_folders(
 
 def plan_prompt_images(layout: PromptImagesLayout, data: Path, template: str | None, token: str | None):
     training, _ = list_images(
-        first_existing(data, layout.training_dir), layout.extensions, layout.subject, expected_others=(".txt",)
+        first_existing(data, layout.training_dir), layout.files, layout.subject, expected_others=(".txt",)
     )
     prompts = read_prompts(first_existing(data, layout.prompts))
     return [

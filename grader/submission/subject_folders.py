@@ -101,7 +101,7 @@ def scan_subject_folders(
         references, ref_problems = _references(fields, layout, meta_path, subject, context)
         folder = root / subject
         if folder.is_dir():
-            images, image_problems = list_images(folder, layout.extensions, subject, layout.image_size, context=context)
+            images, image_problems = list_images(folder, layout.files, subject, layout.image_size, context=context)
             image_problems += count_problem(folder, len(images), layout.images_per_subject, subject)
         else:
             images, image_problems = [], [Problem(str(folder), "subject folder missing", subject)]

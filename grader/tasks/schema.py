@@ -92,6 +92,11 @@ class Selection(Strict):
 
     k: int = Field(gt=0)
     weights: dict[str, float] = Field(min_length=1)
+    ties: Literal["first-listed", "last-listed"] = Field(
+        default="first-listed",
+        description="Among equal totals at the k-th place, keep the images listed first, or those listed last in the "
+        "folder's listing (os.listdir order), as sorted(range(n), key=total)[-k:] does.",
+    )
 
 
 class Gate(Strict):

@@ -1,0 +1,135 @@
+"""Equal to the courses' own scripts in the corners where a natural reading differs from them: which files a script
+reads as images, and which images its top-5 keeps among equal totals. Each case is laid out as the script reads it
+and scored here the way the script does (its listing, its loop, its sort), on the same tiny models."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import transformers
+from PIL import Image
+
+import grader
+from grader.paths import fixtures_dir
+
+pytestmark = pytest.mark.transformers
+
+P3 = fixtures_dir() / "courses" / "dlcv2024-hw2-p3"
+B32 = "openai/clip-vit-base-patch32"
+SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # evaluation/clip_image_score.py, load_images_from_folder
+
+
+def _course_listing(folder: Path) -> list[tuple[str, Image.Image]]:
+    """The folder as the course's loader reads it: os.listdir order, any-case suffixes, unopenable files skipped."""
+    images = []
+    for name in os.listdir(folder):
+        if name.lower().endswith(SUFFIXES):
+            try:
+                with Image.open(folder / name) as img:
+                    images.append((name, img.convert("RGB")))
+            except OSError:
+                continue
+    return images
+
+
+@torch.no_grad()
+def _features(model, processor, images: list[Image.Image]) -> np.ndarray:
+    """One image per forward pass. The course passes 32 at a time, which can move the last bits of a row's features
+    with its place in the batch: equal images then do not quite tie. Alone, equal images give equal totals, and
+    the course's sort decides between them as it would between true ties."""
+    rows = []
+    for image in images:
+        pixels = processor(images=[image], return_tensors="pt")["pixel_values"]
+        rows.append(model.vision_model(pixel_values=pixels).pooler_output.matmul(model.visual_projection.weight.T))
+    return torch.cat(rows).numpy()
+
+
+@torch.no_grad()
+def _text(model, processor, text: str) -> np.ndarray:
+    tokens = processor.tokenizer([text], padding=True, return_tensors="pt")
+    return model.text_projection(model.text_model(**tokens).pooler_output).numpy()
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a / np.linalg.norm(a, axis=-1, keepdims=True)) @ (b / np.linalg.norm(b, axis=-1, keepdims=True)).T
+
+
+def _course_p3(data: Path, output: Path, models: Path) -> dict[str, tuple[float, float, set[str]]]:
+    """Per key/prompt: the kept images' image and text means and their names, as grade_hw2_3.py computes them."""
+    model = transformers.CLIPModel.from_pretrained(models / B32).eval()
+    processor = transformers.CLIPProcessor.from_pretrained(models / B32)
+    results = {}
+    for key, value in json.loads((data / "input.json").read_text()).items():
+        references = _course_listing(data / key)
+        ref_features = _features(model, processor, [img for _, img in references])
+        for index, eval_text in enumerate(value["prompt_4_clip_eval"]):
+            images = _course_listing(output / key / str(index))
+            features = _features(model, processor, [img for _, img in images])
+            image_scores = (100 * _cos(features, ref_features)).mean(axis=1).tolist()
+            text_scores = (100 * _cos(features, _text(model, processor, eval_text)))[:, 0].tolist()
+            total = [i + 2.5 * j for i, j in zip(image_scores, text_scores, strict=True)]
+            kept = sorted(range(len(total)), key=lambda k: total[k])[-5:]
+            image = sum(image_scores[i] for i in kept) / len(kept)
+            text = sum(text_scores[i] for i in kept) / len(kept)
+            results[f"{key}/{index}"] = (image, text, {images[i][0] for i in kept})
+    return results
+
+
+def _kept(result, subject: str) -> set[str]:
+    return {Path(i.file).name for i in result.images if i.subject == subject and any("kept" in f for f in i.flags)}
+
+
+@pytest.fixture
+def p3(tmp_path: Path) -> tuple[Path, Path]:
+    shutil.copytree(P3, tmp_path / "course")
+    return tmp_path / "course" / "hw2_data" / "textual_inversion", tmp_path / "course" / "output"
+
+
+def _resave(path: Path, name: str, fmt: str) -> None:
+    with Image.open(path) as img:
+        img.convert("RGB").save(path.with_name(name), fmt)
+    path.unlink()
+
+
+def test_p3_reads_the_files_the_course_reads(p3, tiny_models, tmp_path):
+    """A .bmp reference and output, an upper-case .GIF and a macOS ._x.png beside the images: the course reads the
+    first three and skips the last (it does not open); so does the grade, with the same scores."""
+    data, output = p3
+    with Image.open(next((data / "0").iterdir())) as img:
+        img.convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(data / "0" / "extra.bmp", "BMP")
+    _resave(output / "0" / "0" / "3.png", "3.bmp", "BMP")
+    _resave(output / "1" / "0" / "7.png", "7.GIF", "GIF")
+    (output / "0" / "1" / "._0.png").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    course = _course_p3(data, output, tiny_models)
+    result = grader.grade(output, "dlcv2024-hw2-p3", data, models=tiny_models, cache=tmp_path / "cache")
+    assert int(result.exit_code) in (0, 1), [p.message for p in result.all_problems if p.severity == "error"]
+    for subject in result.subjects:
+        image, text, kept = course[subject.subject]
+        assert subject.metrics["image"].value == pytest.approx(image, abs=1e-4)
+        assert subject.metrics["text"].value == pytest.approx(text, abs=1e-4)
+        assert _kept(result, subject.subject) == kept
+    assert any("extra.bmp" in r for s in result.subjects if s.subject == "0/0" for r in s.references)
+    skipped = [p for p in result.all_problems if p.file.endswith("._0.png")]
+    assert skipped and skipped[0].severity == "warning" and "skipped" in skipped[0].message
+
+
+def test_p3_ties_keep_what_the_course_keeps(p3, tiny_models, tmp_path):
+    """Every image of one prompt the same picture: every total ties, and the course keeps the five that
+    os.listdir gives last. The grade keeps the same five and says a tie decided."""
+    data, output = p3
+    folder = output / "0" / "0"
+    same = (folder / "0.png").read_bytes()
+    for path in folder.iterdir():
+        path.write_bytes(same)
+    course = _course_p3(data, output, tiny_models)
+    result = grader.grade(output, "dlcv2024-hw2-p3", data, models=tiny_models, cache=tmp_path / "cache")
+    assert _kept(result, "0/0") == course["0/0"][2]
+    assert any("0/0:" in n and "tie at the top-5 boundary" in n for n in result.notes)
+    listed = [n for n in os.listdir(folder)]
+    assert course["0/0"][2] == set(listed[-5:])  # what the course keeps is the file system's order, not 20..24
