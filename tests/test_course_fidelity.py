@@ -133,3 +133,47 @@ def test_p3_ties_keep_what_the_course_keeps(p3, tiny_models, tmp_path):
     assert any("0/0:" in n and "tie at the top-5 boundary" in n for n in result.notes)
     listed = [n for n in os.listdir(folder)]
     assert course["0/0"][2] == set(listed[-5:])  # what the course keeps is the file system's order, not 20..24
+
+
+def _hand_clip_pixels(image: Image.Image, size: int, rounded: bool) -> torch.Tensor:
+    """Resize the short edge to ``size`` (bicubic, long edge int(size * long / short)), centre-crop at
+    round((h - size) / 2) (the clip package, torchvision) or (h - size) // 2 (transformers), scale, normalise."""
+    w, h = image.size
+    scale = size / min(w, h)
+    new = (size, int(size * h / w)) if w <= h else (int(size * w / h), size)
+    assert min(new) == size and scale > 0
+    resized = image.resize(new, Image.Resampling.BICUBIC)
+    left = round((new[0] - size) / 2) if rounded else (new[0] - size) // 2
+    top = round((new[1] - size) / 2) if rounded else (new[1] - size) // 2
+    crop = np.asarray(resized.crop((left, top, left + size, top + size)), dtype=np.float32) / np.float32(255)
+    mean = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
+    std = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
+    return torch.from_numpy(((crop - mean) / std).transpose(2, 0, 1).copy())[None]
+
+
+@pytest.mark.parametrize(
+    ("size", "odd"), [((640, 427), True), ((427, 640), True), ((299, 224), True), ((301, 257), False)]
+)
+def test_clip_crops_equal_a_hand_computation_of_each_package(size, odd, tiny_models):
+    """Where the resized side has an odd remainder the clip package's crop and transformers' are a pixel apart;
+    each preprocessing setting equals its package's crop written out by hand, and the two differ only there."""
+    from grader.encoders.clip import ClipEncoder
+    from grader.encoders.specs import TransformersEncoder
+    from grader.images import DecodedImage
+    from grader.models import resolve
+
+    rng = np.random.default_rng(sum(size))
+    image = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+    decoded = DecodedImage(Path("odd.png"), image, "PNG", "RGB", 1)
+    resolved = resolve(B32, tiny_models)
+    model = transformers.CLIPModel.from_pretrained(tiny_models / B32).eval()
+    vectors = {}
+    for preprocessing, rounded in (("openai-clip", True), ("checkpoint-processor", False)):
+        spec = TransformersEncoder(kind="clip", model=B32, preprocessing=preprocessing)
+        vectors[preprocessing] = ClipEncoder(spec, resolved).encode_decoded([decoded])[0]
+        with torch.no_grad():
+            pooled = model.vision_model(pixel_values=_hand_clip_pixels(image, 224, rounded)).pooler_output
+            hand = model.visual_projection(pooled)[0].numpy()
+        assert np.allclose(vectors[preprocessing], hand, atol=1e-5), preprocessing
+    same = np.allclose(vectors["openai-clip"], vectors["checkpoint-processor"], atol=1e-6)
+    assert same != odd  # one pixel of crop apart, or the same crop

@@ -13,7 +13,7 @@ from PIL import Image
 
 from grader.encoders.fingerprints import hub_model_info, transformers_fingerprint
 from grader.encoders.preprocess import check_resizable, resize_crop
-from grader.encoders.specs import TransformersEncoder
+from grader.encoders.specs import CLIP_MEAN, CLIP_STD, ResizeCrop, TransformersEncoder
 from grader.errors import ModelMissingError
 from grader.images import DecodedImage
 from grader.models import ResolvedModel
@@ -97,9 +97,22 @@ class Encoder(ReadsDecoded):
     def _image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    @functools.cached_property
+    def steps(self) -> ResizeCrop | None:
+        """The preprocessing written out (None: the checkpoint's processor). openai-clip's size is the model's
+        input size (224, or 336 for the -336 checkpoints), as the clip package takes it from the model."""
+        if self.spec.preprocessing == "resize-crop":
+            return self.spec.resize_crop
+        if self.spec.preprocessing == "openai-clip":
+            if self.spec.resize_crop is not None:
+                return self.spec.resize_crop
+            size = int(self.model.config.vision_config.image_size)
+            return ResizeCrop(resize=size, crop=size, interpolation="bicubic", mean=CLIP_MEAN, std=CLIP_STD)
+        return None
+
     def _pixels(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        if self.spec.preprocessing == "resize-crop" and self.spec.resize_crop is not None:  # set by the spec
-            return resize_crop(list(images), self.spec.resize_crop)
+        if self.steps is not None:
+            return resize_crop(list(images), self.steps)
         # Channels last, said rather than guessed: transformers 4 guesses a 1x1 or 3-pixel-high RGB image as
         # channels-first and fails on it.
         return self.processor(images=images, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
@@ -107,8 +120,8 @@ class Encoder(ReadsDecoded):
     @functools.cached_property
     def short_edge(self) -> int | None:
         """The size the short edge is scaled to before the crop (None: a fixed-size resize)."""
-        if self.spec.preprocessing == "resize-crop" and self.spec.resize_crop is not None:
-            return self.spec.resize_crop.resize
+        if self.steps is not None:
+            return self.steps.resize
         if not getattr(self.processor, "do_resize", True):
             return None
         size = getattr(self.processor, "size", None)

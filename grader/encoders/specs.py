@@ -10,6 +10,9 @@ from grader.specs import EncoderSpecBase, Strict
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# The OpenAI clip package's Normalize (clip/clip.py, _transform).
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 class ResizeCrop(Strict):
@@ -29,10 +32,13 @@ class TransformersEncoder(EncoderSpecBase):
     )
     model: str = Field(description="Hugging Face model id (or a local directory).")
     revision: str | None = Field(default=None, description="Hub revision to pin; None takes the default branch.")
-    preprocessing: Literal["checkpoint-processor", "resize-crop"] = Field(
+    preprocessing: Literal["checkpoint-processor", "resize-crop", "openai-clip"] = Field(
         default="checkpoint-processor",
-        description="checkpoint-processor: the image processor saved with the checkpoint, as the course code uses; "
-        "resize-crop: the steps in resize_crop, independent of the checkpoint's processor.",
+        description="checkpoint-processor: the image processor saved with the checkpoint (transformers), as the course "
+        "code uses; resize-crop: the steps in resize_crop, independent of the checkpoint's processor; openai-clip: "
+        "the OpenAI clip package's transform (Resize and CenterCrop to the model's input size, bicubic, CLIP's "
+        "mean and std), whose crop starts at round((h - n) / 2) where transformers' starts at (h - n) // 2: one "
+        "pixel apart when the resized side has an odd remainder.",
     )
     resize_crop: ResizeCrop | None = None
     dtype: Literal["float32", "bfloat16"] = Field(
