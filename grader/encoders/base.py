@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -106,7 +107,8 @@ class Encoder(ReadsDecoded):
         if self.spec.preprocessing == "openai-clip":
             if self.spec.resize_crop is not None:
                 return self.spec.resize_crop
-            size = int(self.model.config.vision_config.image_size)
+            config: Any = self.model.config
+            size = int(config.vision_config.image_size)
             return ResizeCrop(resize=size, crop=size, interpolation="bicubic", mean=CLIP_MEAN, std=CLIP_STD)
         return None
 
