@@ -39,6 +39,7 @@ SHIPPED = {
     "dlcv2024-clip-zeroshot": ("hw2_data/clip_zeroshot/val", "hw2_data/clip_zeroshot", []),
     "dlcv2024-hw2-p1": ("output", "output", []),
     "dlcv2024-hw2-p2": ("output", "hw2_data/face", []),
+    "customconcept101": ("results", "customconcept101", []),
 }
 
 

@@ -177,3 +177,96 @@ def test_clip_crops_equal_a_hand_computation_of_each_package(size, odd, tiny_mod
         assert np.allclose(vectors[preprocessing], hand, atol=1e-5), preprocessing
     same = np.allclose(vectors["openai-clip"], vectors["checkpoint-processor"], atol=1e-6)
     assert same != odd  # one pixel of crop apart, or the same crop
+
+
+CC101 = fixtures_dir() / "courses" / "customconcept101"
+CC101_SUFFIXES = (".png", ".jpg", ".jpeg", ".tiff", ".JPG")  # customconcept101/evaluate.py, case as written
+
+
+def _listed(folder: Path) -> list[Path]:
+    return [folder / n for n in os.listdir(folder) if n.endswith(CC101_SUFFIXES)]
+
+
+def _hand_dino_pixels(image: Image.Image) -> torch.Tensor:
+    """Resize(256) bicubic, CenterCrop(224) at round(...), ToTensor, ImageNet Normalize, written out."""
+    w, h = image.size
+    new = (256, int(256 * h / w)) if w <= h else (int(256 * w / h), 256)
+    resized = image.resize(new, Image.Resampling.BICUBIC)
+    left, top = round((new[0] - 224) / 2), round((new[1] - 224) / 2)
+    crop = np.asarray(resized.crop((left, top, left + 224, top + 224)), dtype=np.float32) / np.float32(255)
+    mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
+    return torch.from_numpy(((crop - mean) / std).transpose(2, 0, 1).copy())[None]
+
+
+@torch.no_grad()
+def _cc101_by_hand(run: Path, data: Path, concept: str, models: Path) -> dict[str, float]:
+    """evaluate.py's three numbers for one concept, x100: text alignment 2.5 * max(cos, 0) per image, CLIP-I and
+    DINO as the mean over all generated x reference pairs."""
+    clip = transformers.CLIPModel.from_pretrained(models / B32).eval()
+    tokenizer = transformers.CLIPTokenizer.from_pretrained(models / B32)
+    dino = transformers.ViTModel.from_pretrained(models / "facebook/dino-vits16", add_pooling_layer=False).eval()
+    samples, references = _listed(run / concept / "samples"), _listed(data / "benchmark_dataset" / concept)
+    prompts = json.loads((run / concept / "prompts.json").read_text())
+
+    def clip_image(paths):
+        rows = [clip.vision_model(pixel_values=_hand_clip_pixels(_rgb(p), 224, True)).pooler_output for p in paths]
+        return clip.visual_projection(torch.cat(rows)).numpy()
+
+    def dino_image(paths):
+        return torch.cat([dino(pixel_values=_hand_dino_pixels(_rgb(p))).last_hidden_state[:, 0] for p in paths]).numpy()
+
+    tokens = tokenizer(
+        [prompts[p.stem] for p in samples], padding=True, truncation=True, max_length=77, return_tensors="pt"
+    )
+    text = clip.text_projection(clip.text_model(**tokens).pooler_output).numpy()
+    generated = clip_image(samples)
+    per_image = 2.5 * np.clip(np.sum(_unit(generated) * _unit(text), axis=1), 0, None)
+    return {
+        "text": 100 * float(np.mean(per_image)),
+        "clip_i": 100 * float(np.mean(_unit(generated) @ _unit(clip_image(references)).T)),
+        "dino": 100 * float(np.mean(_unit(dino_image(samples)) @ _unit(dino_image(references)).T)),
+    }
+
+
+def _rgb(path: Path) -> Image.Image:
+    with Image.open(path) as img:
+        return img.convert("RGB")
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.sqrt(np.sum(x**2, axis=1, keepdims=True))
+
+
+def test_customconcept101_equals_its_evaluate_script_by_hand(tmp_path, tiny_models):
+    """The three numbers per concept of customconcept101/evaluate.py, computed by hand on the fixture laid out as
+    the repository ships it; one prompt per concept is chosen so that some cosines are positive and some are not
+    (the clamp matters)."""
+    run, data = tmp_path / "results", CC101 / "customconcept101"
+    shutil.copytree(CC101 / "results", run)
+    clip = transformers.CLIPModel.from_pretrained(tiny_models / B32).eval()
+    tokenizer = transformers.CLIPTokenizer.from_pretrained(tiny_models / B32)
+    words = ["a red cat", "a photo", "sunset", "a bear toy", "night sky", "a beach", "snow", "a car", "green"]
+    with torch.no_grad():
+        tokens = tokenizer(words, padding=True, return_tensors="pt")
+        text = _unit(clip.text_projection(clip.text_model(**tokens).pooler_output).numpy())
+    for concept in ("pet_cat1", "toy_bear"):
+        samples = sorted(_listed(run / concept / "samples"))
+        with torch.no_grad():
+            rows = [
+                clip.vision_model(pixel_values=_hand_clip_pixels(_rgb(p), 224, True)).pooler_output for p in samples
+            ]
+            image = _unit(clip.visual_projection(torch.cat(rows)).numpy())
+        cos = image @ text.T  # images x words: give each image the word that is most positive, and one the least
+        chosen = {p.stem: words[int(np.argmax(cos[i]))] for i, p in enumerate(samples)}
+        chosen[samples[0].stem] = words[int(np.argmin(cos[0]))]
+        (run / concept / "prompts.json").write_text(json.dumps(chosen))
+    result = grader.grade(run, "customconcept101", data, models=tiny_models, cache=tmp_path / "cache")
+    assert int(result.exit_code) == 0, [p.message for p in result.all_problems]
+    assert any("2 of the 3 concepts" in n for n in result.notes)
+    positive = 0
+    for subject in result.subjects:
+        hand = _cc101_by_hand(run, data, subject.subject, tiny_models)
+        positive += hand["text"] > 0
+        for name, value in hand.items():
+            assert subject.metrics[name].value == pytest.approx(value, abs=1e-4), (subject.subject, name)
+    assert positive  # a clamp that zeroes everything would prove nothing

@@ -261,7 +261,8 @@ def test_dreambench_end_to_end_with_published_rows(tmp_path, tiny_models):
     assert set(subjects) == {"dog", "backpack"} and subjects["dog"]["n_images"] == 8
     means = [s["metrics"]["dino"]["value"] for s in report["subjects"]]
     assert report["overall"]["dino"] == pytest.approx(np.mean(means))
-    assert report["published"]["DreamBooth (Stable Diffusion)"]["dino"] == 66.8
+    assert report["published"]["DreamBooth, Stable Diffusion [DreamBooth]"]["dino"] == 66.8
+    assert report["published"]["Custom Diffusion [Subject-Diffusion, Tab. 1]"]["clip_i"] == 79.0
     assert "overall (mean)" in res.output and "published" in res.output and "Textual Inversion" in res.output
 
 

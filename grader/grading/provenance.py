@@ -62,6 +62,11 @@ def settings(run: RunningTask, options: GradeOptions, resources: Resources, enco
         "selection": task.selection.model_dump() if task.selection else None,
         "thresholds": dict(options.thresholds),
         "bootstrap": confidence.settings(),
+        # How fast, not what: per-image scores agree across batch sizes and file orders to float rounding
+        # (tests/test_invariance.py), so neither is part of the cache key. None: the default (CUDA when present,
+        # else the CPU; 32 images per pass on a GPU, 1 on a CPU).
+        "device": options.device,
+        "batch_size": options.batch_size,
         "cache": str(resources.cache.path) if resources.cache else None,
         "embeddings_computed": {
             "/".join(labels(task, spec)): encoded.embeddings[spec.key].computed for spec in task.encoders()

@@ -35,6 +35,17 @@ def reference_similarity(generated: np.ndarray, references: np.ndarray) -> np.nd
     return 100.0 * cosine_matrix(generated, references).mean(axis=1)
 
 
+def clip_score(images: np.ndarray, texts: np.ndarray, w: float = 2.5) -> np.ndarray:
+    """Per image: 100 · w · max(cos(image, its text), 0), Hessel et al.'s CLIPScore (w = 2.5) on a x100 scale, as
+    CustomConcept101's evaluate.py computes its text alignment (there on 0-1).
+
+    Example:
+        >>> clip_score(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[1.0, 0.2], [1.0, 0.0]])).round(2)
+        array([245.15,   0.  ])
+    """
+    return w * np.clip(text_similarity(images, texts), 0.0, None)
+
+
 def text_similarity(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
     """Per image: 100 · cos(image, its text). ``texts`` is ``[n, d]`` (one per image) or ``[1, d]`` (shared).
 

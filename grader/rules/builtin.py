@@ -8,6 +8,7 @@ import numpy as np
 
 from grader.metrics import face_distance, faceless_flags, reference_similarity, text_similarity
 from grader.metrics.classification import softmax, zero_shot_predict
+from grader.metrics.similarity import clip_score
 from grader.problems import Problem
 from grader.rules import RULES, ImageScores, Rule, RuleInput
 from grader.text_templates import TemplateError, fill
@@ -71,7 +72,14 @@ def _leave_one_out(score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Cal
     return ceiling
 
 
-def _text_similarity(rin: RuleInput) -> ImageScores | None:
+def _against_texts(score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
+    def rule(rin: RuleInput) -> ImageScores | None:
+        return _scored_texts(rin, score)
+
+    return rule
+
+
+def _scored_texts(rin: RuleInput, score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> ImageScores | None:
     keep = _kept(rin)
     values = np.full(len(rin.subject.images), np.nan)
     if not keep.any():
@@ -82,7 +90,7 @@ def _text_similarity(rin: RuleInput) -> ImageScores | None:
     details = [{"text": t} for t in texts]  # the text each image was scored against, for the reports
     texts = [t for t, k in zip(texts, keep, strict=True) if k]
     generated = rin.embeddings.of([p for p, k in zip(rin.subject.images, keep, strict=True) if k])
-    values[keep] = text_similarity(generated, rin.embeddings.texts(texts))
+    values[keep] = score(generated, rin.embeddings.texts(texts))
     return ImageScores(values, details, notes=long_text_notes(rin, texts))
 
 
@@ -173,10 +181,18 @@ for _rule in (
         "text_similarity",
         "100·cos(image, its text).",
         frozenset({"image", "text"}),
-        _text_similarity,
+        _against_texts(text_similarity),
         frozenset({TEXTS}),
         scale=COSINE_SCALE,
         conventions=_clip_score_conventions,
+    ),
+    Rule(
+        "clip_score",
+        "100·2.5·max(cos(image, its text), 0): Hessel et al.'s CLIPScore per image (CustomConcept101's text).",
+        frozenset({"image", "text"}),
+        _against_texts(clip_score),
+        frozenset({TEXTS}),
+        scale="100 x 2.5 x max(cosine, 0) (CLIPScore, w = 2.5)",
     ),
     Rule(
         "face_distance",

@@ -159,6 +159,38 @@ def dlcv2024_hw2_p2(root: Path, rng: np.random.Generator) -> None:
         _save(Image.fromarray(noisy.round().astype(np.uint8)), root / "output" / f"{i:02d}.png")
 
 
+def customconcept101(root: Path, rng: np.random.Generator) -> None:
+    """The repository's ``customconcept101/{dataset.json, prompts/*.txt, benchmark_dataset/<concept>/}`` (three
+    concepts, two of them generated) and a run's ``results/<concept>/{samples/<i>.png, prompts.json}``."""
+    data = root / "customconcept101"
+    concepts = {"pet_cat1": ("cat", "triangle", (150, 100, 50)), "toy_bear": ("bear", "rounded", (90, 60, 30))}
+    places = ["{} on a beach.", "a {} in the snow.", "a painting of a {}.", "{} next to a red car.", "a tiny {}."]
+    entries = []
+    for concept, (word, shape, colour) in {**concepts, "scene_barn": ("barn", "star", (160, 40, 40))}.items():
+        prompt_file = f"prompts/{concept.split('_')[0]}.txt"
+        entries.append(
+            {
+                "instance_prompt": f"photo of a <new1> {word}",
+                "class_prompt": word,
+                "instance_data_dir": f"./benchmark_dataset/{concept}",
+                "class_data_dir": f"./regularization/{concept}",
+                "prompt_filename": prompt_file,
+            }
+        )
+        (data / prompt_file).parent.mkdir(parents=True, exist_ok=True)
+        (data / prompt_file).write_text("\n".join(places))
+        for i in range(3):  # 64 x 43: resized to 224 its long side has an odd remainder (the crops differ)
+            _save(_shape(rng, shape, colour).resize((64, 43)), data / "benchmark_dataset" / concept / f"{i:02d}.jpg")
+        if concept not in concepts:
+            continue
+        prompts = {}
+        for i, place in enumerate(places):
+            _save(_shape(rng, shape, colour), root / "results" / concept / "samples" / f"{i}.png")
+            prompts[str(i)] = place.format(f"<new1> {word}")
+        (root / "results" / concept / "prompts.json").write_text(json.dumps(prompts, indent=4) + "\n")
+    (data / "dataset.json").write_text(json.dumps(entries, indent=4) + "\n")
+
+
 BUILDERS: dict[str, Callable[[Path, np.random.Generator], None]] = {
     "ml2025-hw10": ml2025_hw10,
     "genai2024-hw10": genai2024_hw10,
@@ -167,6 +199,7 @@ BUILDERS: dict[str, Callable[[Path, np.random.Generator], None]] = {
     "dlcv2024-clip-zeroshot": dlcv2024_clip_zeroshot,
     "dlcv2024-hw2-p1": dlcv2024_hw2_p1,
     "dlcv2024-hw2-p2": dlcv2024_hw2_p2,
+    "customconcept101": customconcept101,
 }
 
 
