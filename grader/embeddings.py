@@ -23,9 +23,18 @@ class Embeddings:
     encoders (``grader.reading``), a chunk at a time, each chunk written to the cache as it is done."""
 
     def __init__(
-        self, encoder, paths: Sequence[Path], progress: ProgressReporter, label: str, cache: EmbeddingCache | None
+        self,
+        encoder,
+        paths: Sequence[Path],
+        progress: ProgressReporter,
+        label: str,
+        cache: EmbeddingCache | None,
+        loader: str = "open-convert",
     ) -> None:
+        from grader.images import loader_key
+
         self.encoder = encoder
+        self.key_suffix = loader_key(loader)  # pixels of another loader are cached apart
         self.cache = cache if encoder.fingerprint is not None else None  # None: cheaper than a lookup
         self.cut_to: dict[str, int] = {}  # text -> the token limit it was cut to
         self.by_path: dict[Path, np.ndarray] = {}
@@ -40,7 +49,8 @@ class Embeddings:
         """Take what the cache has of ``paths``; the rest join ``todo``."""
         new = [p for p in dict.fromkeys(paths) if p not in self.by_path and p not in self.todo]
         if self.cache and new:
-            digests = {p: d for p in new if (d := _digest_or_none(p))}  # memoised: one read per file per grade
+            # memoised: one read per file per grade
+            digests = {p: d + self.key_suffix for p in new if (d := _digest_or_none(p))}
             found = self.cache.get_many(set(digests.values()), self.encoder.fingerprint)
             for path in new:
                 if digests.get(path) in found:
@@ -81,7 +91,7 @@ class Embeddings:
         if hasattr(self.encoder, "encode_decoded"):
             return image.digest or None
         now = _digest_or_none(image.path)
-        return now if now and now == image.digest else None
+        return image.digest if now and now + self.key_suffix == image.digest else None
 
     def _one_by_one(self, images: Sequence[DecodedImage], error: InputError) -> tuple[list, dict[Path, str]]:
         if len(images) == 1:

@@ -79,17 +79,37 @@ def _named_errors(path: Path) -> Iterator[None]:
         raise InputError(f"{path}: cannot decode image: {exc}") from exc
 
 
-def decode(path: Path) -> DecodedImage:
+DEFAULT_LOADER = "open-convert"
+
+
+def loader_key(loader: str) -> str:
+    """What a cache key of pixels from ``loader`` carries beside the file's hash (nothing for the default):
+    the same bytes loaded another way are other pixels."""
+    return "" if loader == DEFAULT_LOADER else f"+{loader}"
+
+
+def decode(path: Path, loader: str = DEFAULT_LOADER) -> DecodedImage:
     """Decode ``path`` fully, or raise InputError naming the file and the problem. The file is read once and its
     bytes hashed and decoded from memory, so the digest always names the pixels (a file replaced meanwhile
-    cannot pair new bytes with old pixels)."""
+    cannot pair new bytes with old pixels). ``loader``: see ``LayoutBase.loader``."""
     with _named_errors(path):
         data = Path(path).read_bytes()
         with Image.open(io.BytesIO(data)) as img:
             img.filename = str(path)  # named in Pillow's messages, as a file would be
             img.load()
-            digest = hashlib.sha256(data).hexdigest()
-            return DecodedImage(path, img.convert("RGB"), img.format, img.mode, _orientation(img), digest)
+            digest = hashlib.sha256(data).hexdigest() + loader_key(loader)
+            rgb = _upright_on_white(img) if loader == "upright-on-white" else img.convert("RGB")
+            return DecodedImage(path, rgb, img.format, img.mode, _orientation(img), digest)
+
+
+def _upright_on_white(img: Image.Image) -> Image.Image:
+    """EXIF orientation applied, a transparent image laid on white, then RGB (DreamBench++'s load_image)."""
+    from PIL import ImageOps
+
+    upright = ImageOps.exif_transpose(img)
+    if upright.mode == "RGBA":
+        upright = Image.alpha_composite(Image.new("RGBA", upright.size, "white"), upright)
+    return upright.convert("RGB")
 
 
 def _orientation(img: Image.Image) -> int:

@@ -52,14 +52,14 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
 Read = tuple[Path, "DecodedImage | None", "VisualHash | None", str]
 
 
-def _read(paths: Sequence[Path], hash_these: Set[Path]) -> list[Read]:
+def _read(paths: Sequence[Path], hash_these: Set[Path], loader: str) -> list[Read]:
     from grader.fingerprints import visual_hash
     from grader.images import decode
 
     out: list[Read] = []
     for path in paths:
         try:
-            image = decode(path)
+            image = decode(path, loader)
         except InputError as exc:
             out.append((path, None, None, str(exc)))
             continue
@@ -67,9 +67,11 @@ def _read(paths: Sequence[Path], hash_these: Set[Path]) -> list[Read]:
     return out
 
 
-def decoded_chunks(paths: Sequence[Path], hash_these: Set[Path] = frozenset()) -> Iterator[list[Read]]:
+def decoded_chunks(
+    paths: Sequence[Path], hash_these: Set[Path] = frozenset(), loader: str = "open-convert"
+) -> Iterator[list[Read]]:
     """``paths`` decoded chunk by chunk, ahead of the consumer."""
-    return prefetch(_read(chunk, hash_these) for chunk in batched(paths, CHUNK))
+    return prefetch(_read(chunk, hash_these, loader) for chunk in batched(paths, CHUNK))
 
 
 def read_and_encode(embeddings: Iterable[Embeddings], memo: DecodeMemo) -> dict[Path, str]:
@@ -80,7 +82,7 @@ def read_and_encode(embeddings: Iterable[Embeddings], memo: DecodeMemo) -> dict[
     paths = list(dict.fromkeys([*memo.pending, *(p for e in embeddings for p in e.todo)]))
     unhashed = {p for p in paths if p not in memo.visual}  # a layout may list images the scan did not check
     failures: dict[Path, str] = {}
-    for chunk in decoded_chunks(paths, unhashed):
+    for chunk in decoded_chunks(paths, unhashed, memo.loader):
         good = []
         for path, image, visual, why in chunk:
             if image is None:

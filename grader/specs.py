@@ -85,6 +85,13 @@ class LayoutBase(Strict):
         "a script that catches the error and goes on does.",
     )
 
+    loader: Literal["open-convert", "upright-on-white"] = Field(
+        default="open-convert",
+        description="How the script turns a file into pixels: open-convert is Image.open(path).convert('RGB') (EXIF "
+        "orientation ignored, alpha dropped); upright-on-white applies the EXIF orientation and lays a transparent "
+        "image on white first (DreamBench++'s load_image).",
+    )
+
     @property
     def files(self) -> FileRule:
         """How this layout's folders are read: which names are images, and what an undecodable one is."""

@@ -40,6 +40,7 @@ SHIPPED = {
     "dlcv2024-hw2-p1": ("output", "output", []),
     "dlcv2024-hw2-p2": ("output", "hw2_data/face", []),
     "customconcept101": ("results", "customconcept101", []),
+    "dreambench-plus": ("results", "data", []),
 }
 
 

@@ -270,3 +270,59 @@ def test_customconcept101_equals_its_evaluate_script_by_hand(tmp_path, tiny_mode
         for name, value in hand.items():
             assert subject.metrics[name].value == pytest.approx(value, abs=1e-4), (subject.subject, name)
     assert positive  # a clamp that zeroes everything would prove nothing
+
+
+DBPP = fixtures_dir() / "courses" / "dreambench-plus"
+
+
+def _dreambench_plus_load(path: Path) -> Image.Image:
+    """As DreamBench++'s load_image: the EXIF orientation applied, an RGBA image laid on white, then RGB."""
+    from PIL import ImageOps
+
+    with Image.open(path) as img:
+        image = ImageOps.exif_transpose(img)
+        if image.mode == "RGBA":
+            image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
+        return image.convert("RGB")
+
+
+@torch.no_grad()
+def test_dreambench_plus_equals_its_scorers_by_hand(tmp_path, tiny_models):
+    """Each generated image against its own source photo and prompt, through each scorer's own model and
+    preprocessing (dino_vits8 behind torchvision's Resize/CenterCrop; DINOv2-small, CLIP-I and CLIP-T through the
+    checkpoints' processors), on the fixture laid out as the run folder its scripts read."""
+    run = DBPP / "results"
+    dino = transformers.ViTModel.from_pretrained(tiny_models / "facebook/dino-vits8", add_pooling_layer=False).eval()
+    dinov2 = transformers.Dinov2Model.from_pretrained(tiny_models / "facebook/dinov2-small").eval()
+    bit = transformers.AutoImageProcessor.from_pretrained(tiny_models / "facebook/dinov2-small")
+    clip = transformers.CLIPModel.from_pretrained(tiny_models / B32).eval()
+    processor = transformers.CLIPProcessor.from_pretrained(tiny_models / B32)
+
+    def scores(target: Path) -> dict[str, float]:
+        key = target.relative_to(run / "tgt_image").with_suffix("")
+        source = next((run / "src_image" / key.parent).glob(f"{key.name}.*"))
+        text = (run / "text" / key).with_suffix(".txt").read_text("utf-8")
+        a, b = _dreambench_plus_load(target), _dreambench_plus_load(source)
+        v1 = [dino(pixel_values=_hand_dino_pixels(x)).last_hidden_state[0, 0].numpy() for x in (a, b)]
+        v2 = [dinov2(**bit(images=x, return_tensors="pt")).last_hidden_state[0, 0].numpy() for x in (a, b)]
+        pixels = [processor(images=x, return_tensors="pt")["pixel_values"] for x in (a, b)]
+        ci = [clip.visual_projection(clip.vision_model(pixel_values=x).pooler_output)[0].numpy() for x in pixels]
+        tokens = processor(text=[text], padding=True, return_tensors="pt")
+        ct = clip.text_projection(clip.text_model(**tokens).pooler_output)[0].numpy()
+
+        def cos(u, v):
+            return float(100 * _cos(u[None], v[None])[0, 0])
+
+        return {"dino_v1": cos(*v1), "dinov2": cos(*v2), "clip_i": cos(*ci), "clip_t": cos(ci[0], ct)}
+
+    result = grader.grade(run, "dreambench-plus", DBPP / "data", models=tiny_models, cache=tmp_path / "cache")
+    assert int(result.exit_code) == 0, [p.message for p in result.all_problems]
+    by_file = {i.file: i.scores for i in result.images}
+    for target in sorted((run / "tgt_image").rglob("*.png")):
+        hand = scores(target)
+        graded = by_file[str(target.relative_to(run))]
+        for name, value in hand.items():
+            assert graded[name] == pytest.approx(value, abs=1e-4), (target.name, name)
+    animal = next(n for n in result.notes if n.startswith("category animal"))
+    dog = next(s for s in result.subjects if s.subject == "live_subject_animal_00_dog")
+    assert f"DINO {dog.metrics['dino_v1'].value:.2f}" in animal

@@ -87,7 +87,7 @@ def read_and_embed(
     """Scan, build the encoders, and decode and embed every image the metrics need (what the cache has is not
     computed again)."""
     task = run.task
-    memo = DecodeMemo(resources.cache)
+    memo = DecodeMemo(resources.cache, task.layout.loader)
     context = ScanContext.of_grade(folder, data, memo)
     inputs = read_inputs(run, folder, data, context)
     encoders = build_encoders(task, options, resources)
@@ -98,6 +98,7 @@ def read_and_embed(
             progress,
             f"{'/'.join(labels(task, spec))} ({spec.model})",
             resources.cache,
+            task.layout.loader,
         )
         for spec in task.encoders()
     }

@@ -66,6 +66,7 @@ def grade(
         settings = provenance.settings(run, options, resources, encoded, data)
     problems += provenance.cache_problems(resources)
     notes += provenance.grade_notes(run, options, subjects)
+    notes += provenance.group_notes(run.task, subjects, {s.subject: s.fields for s in inputs.subjects})
     points = course_points(run.declared, subjects)
     tier_points = [t.points for t in run.declared.tiers.values() if t.points is not None]
     return GradeResult(

@@ -120,6 +120,24 @@ def overall(task: Task, subjects: list[SubjectResult]) -> dict[str, float]:
     return found
 
 
+def group_notes(task: Task, subjects: list[SubjectResult], fields: dict[str, dict[str, str]]) -> list[str]:
+    """Per value of the task's ``overall_by`` field, the mean of its subjects' values (DreamBench++'s categories)."""
+    if not task.overall_by:
+        return []
+    groups: dict[str, list[SubjectResult]] = {}
+    for subject in subjects:
+        groups.setdefault(fields.get(subject.subject, {}).get(task.overall_by, "?"), []).append(subject)
+    notes = []
+    for group, members in sorted(groups.items()):
+        means = []
+        for name, metric in task.metrics.items():
+            values = [v for s in members if (v := s.metrics[name].value) is not None]
+            if values:
+                means.append(f"{metric.label} {float(np.mean(values)):.2f}")
+        notes.append(f"{task.overall_by} {group} ({len(members)} subjects): {', '.join(means)}")
+    return notes
+
+
 def extras(task: Task, images: list[ImageScore]) -> dict:
     """Classification summaries for metrics that predict labels."""
     found = {}

@@ -35,6 +35,19 @@ def reference_similarity(generated: np.ndarray, references: np.ndarray) -> np.nd
     return 100.0 * cosine_matrix(generated, references).mean(axis=1)
 
 
+def paired_similarity(generated: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Per image: 100 · cos(image, its own source image), row by row (DreamBench++ pairs each generated image with
+    the one photo it was made from, not with every reference).
+
+    Example:
+        >>> paired_similarity(np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([[1.0, 0.0], [0.0, 1.0]])).round(2)
+        array([100.  ,  70.71])
+    """
+    if generated.shape != sources.shape:
+        raise ValueError(f"one source per image: {len(generated)} images, {len(sources)} sources")
+    return 100.0 * np.sum(l2_normalize(generated) * l2_normalize(sources), axis=-1)
+
+
 def clip_score(images: np.ndarray, texts: np.ndarray, w: float = 2.5) -> np.ndarray:
     """Per image: 100 · w · max(cos(image, its text), 0), Hessel et al.'s CLIPScore (w = 2.5) on a x100 scale, as
     CustomConcept101's evaluate.py computes its text alignment (there on 0-1).

@@ -8,7 +8,7 @@ import numpy as np
 
 from grader.metrics import face_distance, faceless_flags, reference_similarity, text_similarity
 from grader.metrics.classification import softmax, zero_shot_predict
-from grader.metrics.similarity import clip_score
+from grader.metrics.similarity import clip_score, paired_similarity
 from grader.problems import Problem
 from grader.rules import RULES, ImageScores, Rule, RuleInput
 from grader.text_templates import TemplateError, fill
@@ -131,6 +131,11 @@ def _classifier(rin: RuleInput) -> ImageScores:
     return ImageScores(_correct(predicted, subject.labels), _label_details(subject.labels, predicted, p_true, {}))
 
 
+def _paired(rin: RuleInput) -> ImageScores:
+    subject = rin.subject
+    return ImageScores(paired_similarity(rin.embeddings.of(subject.images), rin.embeddings.of(subject.pairs)))
+
+
 def _pixel_mse(rin: RuleInput) -> ImageScores:
     subject = rin.subject
     values = np.full(len(subject.images), np.nan)
@@ -176,6 +181,14 @@ for _rule in (
         ceiling=_leave_one_out(reference_similarity),
         scale=COSINE_SCALE,
         conventions=_cosine_conventions,
+    ),
+    Rule(
+        "paired_similarity",
+        "100·cos(image, its own source image) (DreamBench++: each image against the one photo it was made from).",
+        frozenset({"image"}),
+        _paired,
+        frozenset({PAIRS}),
+        scale=COSINE_SCALE,
     ),
     Rule(
         "text_similarity",

@@ -1,3 +1,10 @@
 """Importing the built-in layout modules registers their layout kinds."""
 
-from grader.submission import customconcept, dlcv, dreambench, single_subject, subject_folders  # noqa: F401
+from grader.submission import (  # noqa: F401
+    customconcept,
+    dlcv,
+    dreambench,
+    dreambench_plus,
+    single_subject,
+    subject_folders,
+)

@@ -59,6 +59,7 @@ class DecodeMemo:
     (``visual``) or not (``failed``), so that scanning again leaves out what failed."""
 
     cache: EmbeddingCache | None
+    loader: str = "open-convert"  # how files become pixels (LayoutBase.loader): part of what the cache knows
     visual: dict[Path, VisualHash] = field(default_factory=dict)
     failed: dict[Path, str] = field(default_factory=dict)  # path -> why it does not decode
     pending: dict[Path, None] = field(default_factory=dict)  # not yet decoded, in scan order
@@ -155,7 +156,9 @@ def _decode(path: Path, context: ScanContext) -> None:
             digest = file_digest(path)
         except OSError as exc:
             raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-        known = VisualHash.decode(memo.cache.decoded(digest) or "")
+        from grader.images import loader_key
+
+        known = VisualHash.decode(memo.cache.decoded(digest + loader_key(memo.loader)) or "")
         if known is not None:
             memo.visual[path] = known
             return

@@ -155,6 +155,10 @@ class Task(Strict):
     gates: dict[str, Gate] = Field(default_factory=dict)
     selection: Selection | None = None
     overall: Literal["none", "mean"] = Field(default="none", description="mean: a row averaging the subjects.")
+    overall_by: str | None = Field(
+        default=None,
+        description="A subject field (e.g. category) to also average the subjects by, group by group (a note each).",
+    )
     tiers: dict[str, Tier] = Field(default_factory=dict)
     published: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="Published results (method -> metric -> value), shown beside the user's."

@@ -191,6 +191,44 @@ def customconcept101(root: Path, rng: np.random.Generator) -> None:
     (data / "dataset.json").write_text(json.dumps(entries, indent=4) + "\n")
 
 
+def dreambench_plus(root: Path, rng: np.random.Generator) -> None:
+    """The benchmark's ``data/{images,captions}/<category>/<index>.*`` and a run folder as its generation script
+    writes one: ``results/{src_image,tgt_image,text}/<collection>/<k>.*``. One source photo carries an EXIF
+    rotation and one generated image is transparent in places (DreamBench++'s loader handles both)."""
+    collections = {
+        ("animal", "live_subject_animal", "dog"): ("triangle", (150, 100, 50)),
+        ("human", "live_subject_human", "woman"): ("rounded", (200, 160, 140)),
+        ("object", "object", "backpack"): ("star", (40, 90, 200)),
+        ("style", "style", "watercolor"): ("ellipse", (90, 160, 90)),
+    }
+    prompts = ["{} on a beach", "{} in the snow", "a painting of {}"]
+    for (folder, category, subject), (shape, colour) in collections.items():
+        photo = _shape(rng, shape, colour).resize((64, 43))  # resized, its long side has an odd remainder
+        _save(photo, root / "data" / "images" / folder / "00.jpg")
+        captions = root / "data" / "captions" / folder / "00.txt"
+        captions.parent.mkdir(parents=True, exist_ok=True)
+        captions.write_text("\n".join([subject.capitalize(), *(p.format(subject) for p in prompts)]) + "\n")
+        collection = f"{category}_00_{subject}"
+        for k, prompt in enumerate(prompts):
+            source = root / "results" / "src_image" / collection / f"{k}.jpg"
+            source.parent.mkdir(parents=True, exist_ok=True)
+            if folder == "object":  # stored sideways with an EXIF orientation: the loader turns it upright
+                exif = Image.Exif()
+                exif[0x0112] = 6
+                photo.transpose(Image.Transpose.ROTATE_90).save(source, quality=90, exif=exif.tobytes())
+            else:
+                _save(photo, source)
+            image = _shape(rng, shape, colour)
+            if folder == "style" and k == 0:  # transparent where it is dark: laid on white by the loader
+                alpha = Image.fromarray((np.asarray(image.convert("L")) > 60).astype(np.uint8) * 255)
+                image = image.convert("RGBA")
+                image.putalpha(alpha)
+            _save(image, root / "results" / "tgt_image" / collection / f"{k}.png")
+            text = root / "results" / "text" / collection / f"{k}.txt"
+            text.parent.mkdir(parents=True, exist_ok=True)
+            text.write_text(prompt.format(f"a {subject}"))
+
+
 BUILDERS: dict[str, Callable[[Path, np.random.Generator], None]] = {
     "ml2025-hw10": ml2025_hw10,
     "genai2024-hw10": genai2024_hw10,
@@ -200,6 +238,7 @@ BUILDERS: dict[str, Callable[[Path, np.random.Generator], None]] = {
     "dlcv2024-hw2-p1": dlcv2024_hw2_p1,
     "dlcv2024-hw2-p2": dlcv2024_hw2_p2,
     "customconcept101": customconcept101,
+    "dreambench-plus": dreambench_plus,
 }
 
 

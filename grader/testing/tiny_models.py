@@ -38,6 +38,13 @@ _FULL: dict[str, Any] = {
         "num_attention_heads": 6,
         "intermediate_size": 1536,
     },
+    "facebook/dino-vits8": {
+        "hidden_size": 384,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 6,
+        "intermediate_size": 1536,
+    },
+    "facebook/dinov2-small": {"hidden_size": 384, "num_hidden_layers": 12, "num_attention_heads": 6},
     "openai/clip-vit-base-patch32": {
         "text": {"hidden_size": 512, "num_hidden_layers": 12, "num_attention_heads": 8, "intermediate_size": 2048},
         "vision": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
@@ -83,14 +90,17 @@ def _clip_processor(size: int) -> dict:
     }
 
 
-def _build_dinov2(out: Path, full: bool = False) -> None:
-    from transformers import Dinov2Config, Dinov2Model
+def _dinov2_builder(model_id: str) -> Callable[[Path, bool], None]:
+    def build(out: Path, full: bool = False) -> None:
+        from transformers import Dinov2Config, Dinov2Model
 
-    size = _FULL["facebook/dinov2-large"] if full else {k: v for k, v in _TINY.items() if k != "intermediate_size"}
-    config = Dinov2Config(**size, patch_size=14, image_size=518)
-    setattr(config, TEST_MODEL_FLAG, True)
-    Dinov2Model(config).save_pretrained(out)
-    (out / "preprocessor_config.json").write_text(json.dumps(_dinov2_processor(), indent=2))
+        size = _FULL[model_id] if full else {k: v for k, v in _TINY.items() if k != "intermediate_size"}
+        config = Dinov2Config(**size, patch_size=14, image_size=518)
+        setattr(config, TEST_MODEL_FLAG, True)
+        Dinov2Model(config).save_pretrained(out)
+        (out / "preprocessor_config.json").write_text(json.dumps(_dinov2_processor(), indent=2))
+
+    return build
 
 
 def _vit_processor() -> dict:
@@ -108,13 +118,16 @@ def _vit_processor() -> dict:
     }
 
 
-def _build_dino_v1(out: Path, full: bool = False) -> None:
-    from transformers import ViTConfig, ViTModel
+def _dino_v1_builder(model_id: str, patch_size: int) -> Callable[[Path, bool], None]:
+    def build(out: Path, full: bool = False) -> None:
+        from transformers import ViTConfig, ViTModel
 
-    config = ViTConfig(**(_FULL["facebook/dino-vits16"] if full else _TINY), patch_size=16, image_size=224)
-    setattr(config, TEST_MODEL_FLAG, True)
-    ViTModel(config, add_pooling_layer=False).save_pretrained(out)
-    (out / "preprocessor_config.json").write_text(json.dumps(_vit_processor(), indent=2))
+        config = ViTConfig(**(_FULL[model_id] if full else _TINY), patch_size=patch_size, image_size=224)
+        setattr(config, TEST_MODEL_FLAG, True)
+        ViTModel(config, add_pooling_layer=False).save_pretrained(out)
+        (out / "preprocessor_config.json").write_text(json.dumps(_vit_processor(), indent=2))
+
+    return build
 
 
 def _clip_builder(model_id: str, image_size: int, patch_size: int) -> Callable[[Path, bool], None]:
@@ -138,10 +151,13 @@ def _clip_builder(model_id: str, image_size: int, patch_size: int) -> Callable[[
 
 
 BUILDERS: dict[str, Callable[[Path, bool], None]] = {
-    "facebook/dinov2-large": _build_dinov2,
+    "facebook/dinov2-large": _dinov2_builder("facebook/dinov2-large"),
     "openai/clip-vit-large-patch14-336": _clip_builder("openai/clip-vit-large-patch14-336", 336, 14),
     "openai/clip-vit-base-patch32": _clip_builder("openai/clip-vit-base-patch32", 224, 32),
-    "facebook/dino-vits16": _build_dino_v1,
+    "facebook/dino-vits16": _dino_v1_builder("facebook/dino-vits16", 16),
+    # DreamBench++'s models: DINO v1 ViT-S/8 and DINOv2-small.
+    "facebook/dino-vits8": _dino_v1_builder("facebook/dino-vits8", 8),
+    "facebook/dinov2-small": _dinov2_builder("facebook/dinov2-small"),
 }
 
 
