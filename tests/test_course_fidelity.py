@@ -326,3 +326,24 @@ def test_dreambench_plus_equals_its_scorers_by_hand(tmp_path, tiny_models):
     animal = next(n for n in result.notes if n.startswith("category animal"))
     dog = next(s for s in result.subjects if s.subject == "live_subject_animal_00_dog")
     assert f"DINO {dog.metrics['dino_v1'].value:.2f}" in animal
+
+
+def test_genai_reads_the_training_photos_the_notebooks_glob_reads(tmp_path):
+    """The notebook lists its training photos with one glob per suffix of IMAGE_EXTENSIONS: case-sensitive, no
+    hidden names. A .Png is not read (and is named), a .PNG is, a macOS ._x.png is not."""
+    import glob
+
+    from grader.submission.files import list_images
+    from grader.tasks import load_task
+
+    brad = tmp_path / "Brad"
+    shutil.copytree(fixtures_dir() / "courses" / "genai2024-hw10" / "Datasets" / "Brad", brad)
+    photo = next(brad.glob("*.png"))
+    for name in ("mixed.Png", "upper.PNG", "._hidden.png", "other.JPEG"):
+        shutil.copy(photo, brad / name)
+    notebook = [".png", ".jpg", ".jpeg", ".webp", ".bmp", ".PNG", ".JPG", ".JPEG", ".WEBP", ".BMP"]
+    course = sorted(p for ext in notebook for p in glob.glob(f"{brad}/*{ext}"))
+    files = load_task("genai2024-hw10").layout.files
+    ours, problems = list_images(brad, files, "face", expected_others=(".txt",))
+    assert sorted(str(p) for p in ours) == course
+    assert any(p.file.endswith("mixed.Png") and "not read" in p.message for p in problems)
