@@ -50,8 +50,8 @@ def test_an_image_replaced_after_its_decoding_never_poisons_the_cache(course, ti
         img.transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(new, "JPEG", quality=90)
     real = grader.images.decode
 
-    def decode_then_replace(path: Path):
-        image = real(path)
+    def decode_then_replace(path: Path, *how):
+        image = real(path, *how)
         if Path(path) == target:
             target.write_bytes(new.getvalue())  # replaced once read: the grade holds the old pixels
         return image
@@ -72,10 +72,10 @@ def test_an_image_removed_mid_grade_is_that_images_problem(course, tiny_models, 
     target = submission / "object-3" / "7.jpg"
     real = grader.images.decode
 
-    def removed_first(path: Path):
+    def removed_first(path: Path, *how):
         if Path(path) == target:
             target.unlink()
-        return real(path)
+        return real(path, *how)
 
     monkeypatch.setattr(grader.images, "decode", removed_first)
     result = grader.grade(submission, "ml2025-hw10", data, models=tiny_models, cache=tmp_path / "cache")
