@@ -43,6 +43,14 @@ def test_quiet_prints_the_verdict_only(tiny_models):
     assert res.stdout.strip().startswith("PASS") and "object-1" not in res.stdout
 
 
+@pytest.mark.parametrize("flag", ["--quiet", "-q"])
+def test_global_flags_work_after_the_subcommand_too(tiny_models, flag):
+    res = _check(tiny_models, flag)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.strip().startswith("PASS") and "object-1" not in res.stdout
+    assert CliRunner().invoke(app, ["tasks", "list", "--version"]).stdout.strip() == f"t2i-grader {__version__}"
+
+
 def test_bad_pair_is_a_usage_error(tiny_models):
     res = CliRunner().invoke(app, ["check", "x", "--task", "ml2025-hw10", "--data", "y", "--threshold", "dino"])
     assert res.exit_code == 2 and "takes KEY=VALUE[,KEY=VALUE], not 'dino'" in res.output
@@ -156,3 +164,10 @@ def test_device_and_batch_size_reach_the_encoders(tiny_models, tmp_path):
     assert {str(e.device) for e in built} == {"cpu"} and {e.batch_size for e in built} == {3}
     res = _check(tiny_models, "--device", "cpu", "--batch-size", "0")
     assert res.exit_code == 2 and "--batch-size" in res.output
+
+
+def test_a_missing_model_error_names_every_missing_model(tmp_path):
+    args = ["check", str(ROOT / "submission"), "--task", "ml2025-hw10", "--data", str(ROOT / "data")]
+    res = CliRunner().invoke(app, [*args, "--models", str(tmp_path / "none")])
+    assert res.exit_code == 3
+    assert "facebook/dinov2-large" in res.output and "openai/clip-vit-large-patch14-336" in res.output

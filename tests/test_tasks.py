@@ -189,3 +189,30 @@ def test_validated_tasks_are_keyed_on_plugin_distributions(tmp_path, monkeypatch
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: colour-plus\nVersion: 1.1\n")
     upgraded = validated._entry(data)
     assert len({before, installed, upgraded}) == 3
+
+
+def test_tasks_name_describes_the_task_with_its_assumptions():
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    res = CliRunner().invoke(app, ["tasks", "ml2025-hw10"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    cells = "".join(res.output.replace("│", "").split())  # a table cell folded over lines, read back whole
+    for expected in ("facebook/dinov2-large", "openai/clip-vit-large-patch14-336", "{text_cond}", "Tierboss"):
+        assert expected in cells, expected  # folded at 80 columns, never cut
+    assert "assumed: CLIP-T reads text_cond alone" in text
+    missing = CliRunner().invoke(app, ["tasks", "ml2099-hw99"])
+    assert missing.exit_code == 2 and "ml2099-hw99" in missing.output
+
+
+def test_every_assumption_of_a_task_reaches_the_report(tiny_models, tmp_path):
+    import grader
+    from grader.paths import fixtures_dir
+
+    course = fixtures_dir() / "courses" / "ml2025-hw10"
+    result = grader.grade(course / "results", "ml2025-hw10", course / "data", models=tiny_models, cache=False)
+    assumed = [n for n in result.to_dict()["notes"] if n.startswith("assumed: ")]
+    assert len(assumed) == len(load_task("ml2025-hw10").assumptions) == 2
+    assert "text_cond alone" in assumed[0]

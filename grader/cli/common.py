@@ -21,9 +21,28 @@ if TYPE_CHECKING:
 # for torch, transformers, scikit-learn or pandas.
 
 
+class GlobalFlagsAnywhere(typer.core.TyperGroup):
+    """A command group whose own flags (--quiet, --verbose, --version) may also come after the subcommand, as a user
+    types them at the end of a line (``grader check results/ ... -q``): they are moved before it."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        flags = {opt for param in self.params if getattr(param, "is_flag", False) for opt in param.opts}
+        end = args.index("--") if "--" in args else len(args)
+        hoisted = [a for a in args[:end] if a in flags]
+        rest = [a for a in args[:end] if a not in flags] + args[end:]
+        return super().parse_args(ctx, hoisted + rest)
+
+
 def new_app(help_text: str) -> typer.Typer:
-    """A command group as ``grader`` and ``generate`` have them: help without arguments, errors as one line."""
-    return typer.Typer(help=help_text, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    """A command group as ``grader`` and ``generate`` have them: help without arguments, errors as one line, its
+    global flags accepted after the subcommand too."""
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        cls=GlobalFlagsAnywhere,
+    )
 
 
 def report_console() -> Console:

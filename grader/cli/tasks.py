@@ -12,13 +12,23 @@ from rich.table import Table
 from grader.cli.common import app, err, out
 from grader.errors import ExitCode, GraderError
 
-tasks_app = typer.Typer(help="List, check and describe task files.", invoke_without_command=True)
+
+class _TaskNames(typer.core.TyperGroup):
+    """``grader tasks NAME`` describes the task NAME: a word that is not a subcommand is a task to show."""
+
+    def resolve_command(self, ctx, args):
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            return "show", self.commands["show"], args
+        return super().resolve_command(ctx, args)
+
+
+tasks_app = typer.Typer(help="List, check and describe task files.", invoke_without_command=True, cls=_TaskNames)
 app.add_typer(tasks_app, name="tasks")
 
 
 @tasks_app.callback()
 def tasks(context: typer.Context) -> None:
-    """List the tasks and their tiers (subcommands: validate, schema, kinds)."""
+    """List the tasks and their tiers; `grader tasks NAME` describes one (subcommands: validate, schema, kinds)."""
     if context.invoked_subcommand is not None:
         return
     from grader.tasks import available_tasks
@@ -81,3 +91,50 @@ def tasks_kinds() -> None:
     for layout in LAYOUTS:
         table.add_row("layout", layout.name, (layout.spec.__doc__ or "").split("\n")[0])
     out.print(table)
+
+
+@tasks_app.command("show", hidden=True)
+def tasks_show(name: Annotated[str, typer.Argument(metavar="TASK", help="A task name or a task file.")]) -> None:
+    """What a task grades and how: metrics and their models, the data layout, tiers, assumptions, provenance."""
+    from grader.cli.common import fail
+    from grader.display import shown
+    from grader.tasks import load_task
+
+    try:
+        task = load_task(name)
+    except GraderError as exc:
+        raise fail(exc) from exc
+    out.print(f"[bold]{shown(task.name)}[/]: {shown(task.title)}", highlight=False)
+    out.print(shown(task.description), highlight=False, soft_wrap=True)
+    out.print("[bold]Metrics[/]", highlight=False)
+    for key, metric in task.metrics.items():  # a line each, wrapped but never cut: model ids are copied by users
+        encoder = metric.encoder
+        how = getattr(encoder, "preprocessing", "") or getattr(encoder, "detector", "")
+        text = f"; text {metric.text_template}" if metric.text_template else ""
+        better = "higher" if metric.higher_is_better else "lower"
+        line = f"{metric.label} ({key}): {metric.rule} with {encoder.model} ({how}){text}; {metric.aggregation}"
+        line += f", {better} is better"
+        out.print(f"  {shown(line)}", highlight=False, soft_wrap=True)
+    layout = task.layout
+    files = layout.files
+    reads = f"{', '.join(files.extensions)} ({'case as written' if files.exact_case else 'any case'}"
+    reads += ", hidden names too" if files.hidden else ""
+    reads += "; unreadable files skipped)" if files.skip_unreadable else ")"
+    out.print(f"[bold]Layout[/]: {shown(layout.kind)}; images {shown(reads)}", highlight=False, soft_wrap=True)
+    if task.selection:
+        weights = " + ".join(f"{w:g} x {m}" for m, w in task.selection.weights.items())
+        out.print(
+            f"[bold]Selection[/]: the {task.selection.k} images with the highest {shown(weights)}", highlight=False
+        )
+    for gate_name, gate in task.gates.items():
+        out.print(
+            f"[bold]Gate[/]: {shown(gate_name)} {gate.op} {gate.value:g} ({shown(gate.description)})", highlight=False
+        )
+    for tier_name, tier in task.tiers.items():
+        out.print(f"[bold]Tier[/] {shown(tier_name)}: {shown(tier.description)}", highlight=False, soft_wrap=True)
+    for assumption in task.assumptions:
+        out.print(f"[yellow]assumed[/]: {shown(assumption)}", highlight=False, soft_wrap=True)
+    for line in task.provenance:
+        out.print(f"[dim]- {shown(line)}[/]", highlight=False, soft_wrap=True)
+    if task.published:
+        out.print(f"[dim]published rows: {shown(', '.join(task.published))}[/]", highlight=False, soft_wrap=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from grader.copies import Looks, looks_of
 from grader.embeddings import Embeddings
 from grader.encoders import ENCODERS, BuildContext, LazyEncoder
+from grader.errors import ModelMissingError
 from grader.grading.inputs import Inputs, read_inputs
 from grader.grading.options import GradeOptions, Resources
 from grader.grading.running import RunningTask, labels
@@ -49,13 +50,18 @@ def build_encoders(task: Task, options: GradeOptions, resources: Resources) -> d
     are built only when something is not in the cache; those of ``resources.encoder_pool`` are reused."""
     pool = resources.encoder_pool if resources.encoder_pool is not None else {}
     needed = [spec for spec in task.encoders() if spec.key not in pool]
-    resolved = {
-        spec.key: resolve(
-            spec.model, options.models_dir, getattr(spec, "revision", None), purpose="/".join(labels(task, spec))
-        )
-        for spec in needed
-        if ENCODERS.get(spec.kind).hub_model
-    }
+    resolved, missing = {}, []
+    for spec in needed:
+        if not ENCODERS.get(spec.kind).hub_model:
+            continue
+        try:
+            resolved[spec.key] = resolve(
+                spec.model, options.models_dir, getattr(spec, "revision", None), purpose="/".join(labels(task, spec))
+            )
+        except ModelMissingError as exc:
+            missing.append(str(exc))
+    if missing:  # every one the task needs, so the user fetches them all before the next run
+        raise ModelMissingError("\n\n".join(missing))
     for spec in needed:
         context = BuildContext(
             options.models_dir, dict(options.classifiers), resolved.get(spec.key), options.device, options.batch_size

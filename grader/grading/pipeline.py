@@ -67,6 +67,7 @@ def grade(
     problems += provenance.cache_problems(resources)
     notes += provenance.grade_notes(run, options, subjects)
     notes += provenance.group_notes(run.task, subjects, {s.subject: s.fields for s in inputs.subjects})
+    notes += [f"assumed: {a}" for a in run.declared.assumptions]  # where the course's material is silent
     points = course_points(run.declared, subjects)
     tier_points = [t.points for t in run.declared.tiers.values() if t.points is not None]
     return GradeResult(

@@ -164,6 +164,10 @@ class Task(Strict):
         default_factory=dict, description="Published results (method -> metric -> value), shown beside the user's."
     )
     provenance: list[str] = Field(default_factory=list)
+    assumptions: list[str] = Field(
+        default_factory=list,
+        description="What the task file had to assume where the course's material is silent: every report says it.",
+    )
 
     @model_validator(mode="after")
     def _names_are_known(self) -> Task:

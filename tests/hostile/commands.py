@@ -113,6 +113,20 @@ def _roster(c: Ctx, *ids: str) -> list[str]:
     return ["--roster", _file(c.scratch / "roster.csv", "id\n" + "\n".join(ids) + "\n")]
 
 
+def _cleared(value: str, says: str, why: str = "") -> Case:
+    """``grader cache clear --older-than VALUE``, which must be refused naming the option."""
+    return case(
+        f"cache clear --older-than {value}{why}",
+        ML,
+        None,
+        NO,
+        "--older-than",
+        says,
+        command="cache",
+        args=lambda c: ["clear", "--older-than", value, "--cache-dir", c.scratch / "c"],
+    )
+
+
 _EXAMPLE_TEMPLATE = "only plain fields"
 COMMAND_CASES: list[Case] = [
     # Outputs that would land on or in an input, or nowhere.
@@ -362,36 +376,9 @@ COMMAND_CASES: list[Case] = [
         outcome="a warning; graded without storing",
     ),
     # grader cache.
-    case(
-        "cache clear --older-than nan",
-        ML,
-        None,
-        NO,
-        "--older-than",
-        "not 'nan'",
-        command="cache",
-        args=lambda c: ["clear", "--older-than", "nan", "--cache-dir", c.scratch / "c"],
-    ),
-    case(
-        "cache clear --older-than 30 (no unit)",
-        ML,
-        None,
-        NO,
-        "--older-than",
-        "30d",
-        command="cache",
-        args=lambda c: ["clear", "--older-than", "30", "--cache-dir", c.scratch / "c"],
-    ),
-    case(
-        "cache clear --older-than -1d",
-        ML,
-        None,
-        NO,
-        "--older-than",
-        "-1d",
-        command="cache",
-        args=lambda c: ["clear", "--older-than", "-1d", "--cache-dir", c.scratch / "c"],
-    ),
+    _cleared("nan", "not 'nan'"),
+    _cleared("30", "30d", " (no unit)"),
+    _cleared("-1d", "-1d"),
     case(
         "cache info on a file",
         ML,

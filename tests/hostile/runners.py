@@ -164,18 +164,11 @@ RUNNERS = {
 }
 
 
-def open_to_everyone(paths: list[Path], upto: Path) -> None:
-    """Let an unprivileged user reach ``paths`` (trees the test made): every folder from ``upto`` down to them gets
-    its search bit for others, and the trees their read bits, as a shared machine's folders have."""
-    for path in paths:
-        for parent in [*reversed(path.parents), path]:
-            if parent == upto or upto in parent.parents:
-                parent.chmod(parent.stat().st_mode | 0o055)
-        for folder, dirs, files in os.walk(path):
-            for name in dirs + files:
-                entry = Path(folder, name)
-                if not entry.is_symlink():
-                    entry.chmod(entry.stat().st_mode | (0o055 if entry.is_dir() else 0o044))
+def open_to_everyone(tree: Path) -> None:
+    """Let an unprivileged user read ``tree`` (a folder the test made), as a shared machine's folders are."""
+    for entry in [tree, *tree.rglob("*")]:
+        if not entry.is_symlink():
+            entry.chmod(entry.stat().st_mode | (0o055 if entry.is_dir() else 0o044))
 
 
 def as_nobody(run, *args) -> Outcome:
