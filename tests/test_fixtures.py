@@ -55,3 +55,8 @@ def test_committed_fixture_matches_its_builder(tmp_path):
     assert built == sorted(p.relative_to(committed) for p in committed.rglob("*.png"))
     for rel in built:
         assert np.array_equal(np.asarray(Image.open(tmp_path / rel)), np.asarray(Image.open(committed / rel))), rel
+
+
+def test_tiny_models_take_a_string_path(tmp_path):
+    folder = build_tiny_models(str(tmp_path / "models"), ["facebook/dino-vits16"])
+    assert (folder / "facebook" / "dino-vits16" / "config.json").is_file()

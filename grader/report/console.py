@@ -189,7 +189,7 @@ def verdict_sentence(result: GradeResult) -> tuple[str, str]:
     text = {
         Verdict.PASS: f"PASS - every subject meets the '{result.tier}' line",
         Verdict.FAIL: f"FAIL - below the '{result.tier}' line",
-        Verdict.INCOMPLETE: "INCOMPLETE - the submission has problems (listed above); this is not a valid grade",
+        Verdict.INCOMPLETE: "INCOMPLETE - the submission has problems (see Problems); this is not a valid grade",
         Verdict.UNCALIBRATED: f"UNCALIBRATED - no '{result.tier}' threshold exists for the model used; scores only",
         Verdict.SCORED: "SCORED - no line to compare with (set one with --threshold METRIC=VALUE)",
     }[result.verdict]
@@ -234,7 +234,7 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
             colour = "red" if line.severity == "error" else "yellow"
             console.print(f"  [{colour}]{line.severity}[/] {shown(line.text)}", highlight=False, soft_wrap=True)
     for note in result.notes:
-        console.print(f"  [yellow]note[/] {shown(note)}", highlight=False, soft_wrap=True)
+        console.print(f"  [yellow]note[/] {shown(note)}", highlight=False)  # wrapped at the width, words whole
     for m in result.models:
         flag = " [magenta](test model)[/]" if m.is_test_model else ""
         used = shown(f"{'/'.join(m.metric_labels)}: {m.model_id} from {m.source}")

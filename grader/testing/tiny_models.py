@@ -162,7 +162,7 @@ BUILDERS: dict[str, Callable[[Path, bool], None]] = {
 
 
 def build_tiny_models(
-    models_dir: Path, model_ids: list[str] | None = None, seed: int = 0, full_size: bool = False
+    models_dir: Path | str, model_ids: list[str] | None = None, seed: int = 0, full_size: bool = False
 ) -> Path:
     """Build tiny models under ``models_dir/<org>/<name>`` (the layout ``--models`` reads).
 
@@ -170,6 +170,8 @@ def build_tiny_models(
     the real architectures (random weights, real cost) for benchmarks.
     """
     from transformers.utils import logging
+
+    models_dir = Path(models_dir)  # a string from a notebook or a script
 
     logging.disable_progress_bar()
     for model_id in model_ids or list(BUILDERS):

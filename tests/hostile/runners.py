@@ -171,20 +171,54 @@ def open_to_everyone(tree: Path) -> None:
             entry.chmod(entry.stat().st_mode | (0o055 if entry.is_dir() else 0o044))
 
 
+def _reachable_by_others(path: Path) -> bool:
+    """Whether a user other than the owner can reach ``path``: every folder above it searchable by others."""
+    return all(parent.stat().st_mode & 0o001 for parent in path.resolve().parents)
+
+
+def _without_file_privileges() -> None:
+    """Give up, in this process, the capabilities that let root ignore file permissions (CAP_DAC_OVERRIDE,
+    CAP_DAC_READ_SEARCH, CAP_FOWNER): from here on a file's mode bits apply to root as to its owner."""
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = Header(0x20080522, 0), (Data * 2)()  # _LINUX_CAPABILITY_VERSION_3
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget")
+    keep = ~((1 << 1) | (1 << 2) | (1 << 3)) & 0xFFFFFFFF
+    data[0].effective &= keep
+    data[0].permitted &= keep
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
 def as_nobody(run, *args) -> Outcome:
-    """``run(*args)`` as an unprivileged user: in a forked child that drops to ``nobody`` when this process is
-    root, as it is otherwise. The child can import nothing it has not already imported (the interpreter's own
-    files may be closed to others): the parent grades once first, which imports what the grade needs."""
+    """``run(*args)`` as an unprivileged user: as root, in a forked child that becomes ``nobody`` (or, where
+    ``nobody`` cannot reach the grader's own files, as under a private tox folder, that gives up root's power to
+    ignore file permissions: the same checks apply); as anyone else, as it is. The child can import nothing the
+    parent has not imported (the interpreter's files may be closed to others): the parent grades first."""
     if os.geteuid() != 0:
         return run(*args)
+    import grader
+
+    become_nobody = _reachable_by_others(Path(grader.__file__).parent)
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: drop privileges, run, send the outcome back, exit without cleanup
         os.close(read)
         try:
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
+            if become_nobody:
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+            else:
+                _without_file_privileges()
             ctx = args[1]
             if not os.access(ctx.root, os.R_OK | os.X_OK):
                 outcome = Outcome(UNREACHABLE, f"an unprivileged user cannot reach {ctx.root} on this machine", None)
