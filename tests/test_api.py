@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import grader
 from grader import api
 from grader.grading import GradeOptions
@@ -16,6 +18,7 @@ from grader.tasks import load_task
 from grader.testing.classroom import build_class
 
 
+@pytest.mark.heavy  # grades the fixtures and a class: CI runs it beside py (tox.ini)
 def test_docstring_examples_run(tiny_models, tmp_path):
     fixture = fixtures_dir() / "ml2025-hw10"
     class_dir = tmp_path / "class"

@@ -19,6 +19,9 @@ from grader.testing.faces import build_face_identity, build_genai2024_fixture
 
 OFFLINE_FACES = GradeOptions(face_model="Dlib", face_detector="centerface")
 
+# Real face models: CI runs this module in the transformers4 environment, beside py (see tox.ini).
+pytestmark = pytest.mark.heavy
+
 
 @pytest.fixture(autouse=True)
 def _home(monkeypatch, tmp_path):
