@@ -292,7 +292,7 @@ def build_tiny_blip_diffusion(out: Path, seed: int = 0) -> Path:
         vision_config=vision,
         qformer_config=query,
         num_query_tokens=8,
-        tokenizer=str(tokenizer_dir),  # type: ignore[call-arg]  # kept as an extra config field, which BLIP reads
+        tokenizer=str(tokenizer_dir),  # type: ignore[call-arg,unused-ignore]  # kept as an extra config field, which BLIP reads
     )
     pipe = blip_module().BlipDiffusionPipeline(
         tokenizer=clip_tokenizer(out / "tokenizer"),

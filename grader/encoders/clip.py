@@ -17,7 +17,7 @@ class ClipEncoder(Encoder):
 
         self.tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
         config = CLIPConfig.from_pretrained(self.resolved.path)
-        self.max_tokens = int(config.text_config.max_position_embeddings)  # type: ignore[union-attr]
+        self.max_tokens = int(config.text_config.max_position_embeddings)  # type: ignore[union-attr,unused-ignore]  # transformers 4 and 5 type it apart
 
     def _load(self) -> torch.nn.Module:
         from transformers import CLIPModel
