@@ -103,6 +103,7 @@ FILE_CASES: list[Case] = [
         "is 10000x10000",
         O1,
         "graded (100 MP: over the size Pillow warns at, under the one it refuses), size flagged",
+        extra={"heavy": True},  # resizing 100 MP takes seconds: run beside py (tox.ini)
     ),
     case(
         "1x20000 strip",

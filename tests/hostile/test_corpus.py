@@ -88,8 +88,15 @@ def test_the_page_of_cases_is_the_corpus():
 
 
 def _params(cases: list[Case]) -> list:
-    # The cases whose outcome depends on transformers' models and processors also run on 4.x.
-    return [pytest.param(c, id=c.name, marks=[pytest.mark.transformers] if c.models else []) for c in cases]
+    # The cases whose outcome depends on transformers' models and processors also run on 4.x; heavy ones only there.
+    return [
+        pytest.param(
+            c,
+            id=c.name,
+            marks=[pytest.mark.transformers] * c.models + [pytest.mark.heavy] * bool(c.extra.get("heavy")),
+        )
+        for c in cases
+    ]
 
 
 @pytest.fixture(scope="module")
