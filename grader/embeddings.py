@@ -11,6 +11,7 @@ import numpy as np
 from grader.cache import EmbeddingCache, file_digest, text_digest
 from grader.errors import InputError
 from grader.progress import ProgressReporter
+from grader.specs import DEFAULT_LOADER
 
 if TYPE_CHECKING:
     from grader.images import DecodedImage
@@ -29,7 +30,7 @@ class Embeddings:
         progress: ProgressReporter,
         label: str,
         cache: EmbeddingCache | None,
-        loader: str = "open-convert",
+        loader: str = DEFAULT_LOADER,
     ) -> None:
         from grader.images import loader_key
 

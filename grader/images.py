@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from PIL import Image, UnidentifiedImageError
 
 from grader.errors import InputError
+from grader.specs import DEFAULT_LOADER
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,9 +78,6 @@ def _named_errors(path: Path) -> Iterator[None]:
         raise InputError(f"{path}: too large to decode safely ({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: cannot decode image: {exc}") from exc
-
-
-DEFAULT_LOADER = "open-convert"
 
 
 def loader_key(loader: str) -> str:

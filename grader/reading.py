@@ -10,6 +10,7 @@ from queue import Queue
 from typing import TYPE_CHECKING, TypeVar
 
 from grader.errors import InputError
+from grader.specs import DEFAULT_LOADER
 
 if TYPE_CHECKING:
     from grader.embeddings import Embeddings
@@ -68,7 +69,7 @@ def _read(paths: Sequence[Path], hash_these: Set[Path], loader: str) -> list[Rea
 
 
 def decoded_chunks(
-    paths: Sequence[Path], hash_these: Set[Path] = frozenset(), loader: str = "open-convert"
+    paths: Sequence[Path], hash_these: Set[Path] = frozenset(), loader: str = DEFAULT_LOADER
 ) -> Iterator[list[Read]]:
     """``paths`` decoded chunk by chunk, ahead of the consumer."""
     return prefetch(_read(chunk, hash_these, loader) for chunk in batched(paths, CHUNK))

@@ -64,6 +64,11 @@ class FileRule:
         return name.lower().endswith(tuple(e.lower() for e in self.extensions))
 
 
+# How a course's script turns a file into pixels (LayoutBase.loader), and the one used when a task file is silent.
+Loader = Literal["open-convert", "upright-on-white"]
+DEFAULT_LOADER: Loader = "open-convert"
+
+
 class LayoutBase(Strict):
     """What every layout spec has. ``kind`` names a record of the layout registry (grader.layouts)."""
 
@@ -85,8 +90,8 @@ class LayoutBase(Strict):
         "a script that catches the error and goes on does.",
     )
 
-    loader: Literal["open-convert", "upright-on-white"] = Field(
-        default="open-convert",
+    loader: Loader = Field(
+        default=DEFAULT_LOADER,
         description="How the script turns a file into pixels: open-convert is Image.open(path).convert('RGB') (EXIF "
         "orientation ignored, alpha dropped); upright-on-white applies the EXIF orientation and lays a transparent "
         "image on white first (DreamBench++'s load_image).",

@@ -10,7 +10,6 @@ mapping each image's stem to the prompt it is scored against.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -27,6 +26,7 @@ from grader.submission.files import (
     confined,
     list_images,
     plain_name,
+    read_json,
     read_json_object,
     reference_folder,
 )
@@ -52,12 +52,7 @@ class ConceptSamplesLayout(LayoutBase):
 def read_concepts(layout: ConceptSamplesLayout, data_dir: Path) -> tuple[list[dict], Path]:
     """The concepts of ``dataset.json``, each a mapping with at least ``instance_data_dir``."""
     path = data_dir / layout.dataset
-    if not path.is_file():
-        raise InputError(f"{path}: concept list not found (is --data the customconcept101 folder?)")
-    try:
-        concepts = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InputError(f"{path}: cannot read the concept list: {exc}") from exc
+    concepts = read_json(path, "concept list")
     if not isinstance(concepts, list) or not all(
         isinstance(c, dict) and isinstance(c.get("instance_data_dir"), str) for c in concepts
     ):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from grader.errors import InputError
 from grader.problems import Problem, Severity
-from grader.specs import FileRule
+from grader.specs import DEFAULT_LOADER, FileRule
 
 if TYPE_CHECKING:
     from grader.cache import EmbeddingCache
@@ -59,7 +59,7 @@ class DecodeMemo:
     (``visual``) or not (``failed``), so that scanning again leaves out what failed."""
 
     cache: EmbeddingCache | None
-    loader: str = "open-convert"  # how files become pixels (LayoutBase.loader): part of what the cache knows
+    loader: str = DEFAULT_LOADER  # how files become pixels (LayoutBase.loader): part of what the cache knows
     visual: dict[Path, VisualHash] = field(default_factory=dict)
     failed: dict[Path, str] = field(default_factory=dict)  # path -> why it does not decode
     pending: dict[Path, None] = field(default_factory=dict)  # not yet decoded, in scan order
@@ -296,8 +296,8 @@ def count_problem(folder: Path, found: int, expected: int, subject: str | None) 
     return [Problem(str(folder), f"{found} usable images, the task asks for {expected}", subject)]
 
 
-def read_json_object(path: Path, what: str, shape: str) -> dict:
-    """A JSON object from ``path``, or an InputError naming the file (``shape`` says what it should map)."""
+def read_json(path: Path, what: str) -> object:
+    """The JSON value in ``path``, or an InputError naming the file (missing, unreadable, not JSON, too deep)."""
     if not path.is_file():
         raise InputError(f"{path}: {what} not found (is --data the task's data folder?)")
     try:
@@ -307,11 +307,16 @@ def read_json_object(path: Path, what: str, shape: str) -> dict:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: cannot parse JSON: {exc}") from exc
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: cannot parse JSON: {exc}") from exc
     except RecursionError:
         raise InputError(f"{path}: cannot parse JSON: nested too deeply") from None
+
+
+def read_json_object(path: Path, what: str, shape: str) -> dict:
+    """A JSON object from ``path``, or an InputError naming the file (``shape`` says what it should map)."""
+    value = read_json(path, what)
     if not isinstance(value, dict):
         raise InputError(f"{path}: expected an object mapping {shape}")
     return value

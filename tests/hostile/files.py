@@ -463,6 +463,11 @@ def _prompts_json(d: Path, value: object) -> None:
 P3_ALL = frozenset({"*"})
 CONCEPT_1 = frozenset({"1/0", "1/1"})
 
+
+def _csv_and_html(c) -> list:
+    return ["--csv", c.scratch / "images.csv", "--html", c.scratch / "report.html"]
+
+
 FILE_CASES += [
     # Files that are not regular files, links out of the tree, names that escape.
     case(
@@ -549,7 +554,7 @@ FILE_CASES += [
         OK,
         moved=O1,
         outcome="written with the byte escaped (\\xff)",
-        args=lambda c: ["--csv", c.scratch / "images.csv", "--html", c.scratch / "report.html"],
+        args=_csv_and_html,
         extra={"check": lambda c, o: _escaped_in(c.scratch / "images.csv", c.scratch / "report.html")},
     ),
     case(
@@ -559,7 +564,7 @@ FILE_CASES += [
         OK,
         moved=O1,
         outcome="written escaped",
-        args=lambda c: ["--csv", c.scratch / "images.csv", "--html", c.scratch / "report.html"],
+        args=_csv_and_html,
         extra={"check": lambda c, o: _no_control(c.scratch / "images.csv", c.scratch / "report.html")},
     ),
     # Data that leads out of its folder.
