@@ -227,9 +227,12 @@ def cli_wall(root: Path, models: Path, work: Path) -> None:
     grader = [sys.executable, "-c", "import sys; from grader.cli import main; sys.argv[0] = 'grader'; main()"]
     check = [*grader, "check", str(root / "submission"), "--task", TASK, "--data", str(root / "data")]
     check += ["--models", str(models)]
+    generate = [sys.executable, "-c", "import sys; from generators.cli import entry; sys.argv[0] = 'generate'; entry()"]
     bare = _wall([sys.executable, "-c", "import numpy, PIL.Image"], env, runs=5)
     rows = [
         ("grader --help", _wall([*grader, "--help"], env), 3),
+        ("generate --help", _wall([*generate, "--help"], env), 3),
+        ("generate run --help", _wall([*generate, "run", "--help"], env), 3),
         ("grader tasks", _wall([*grader, "tasks"], env), 3),
         ("grader cache info", _wall([*grader, "cache", "info"], env), 3),
         ("grader models", _wall([*grader, "models", "--task", TASK, "--models", str(models)], env), 3),

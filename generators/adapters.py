@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from generators.errors import AdapterError
-from generators.jobs import Job
 from grader.errors import ModelMissingError
+
+if TYPE_CHECKING:
+    from generators.jobs import Job
 
 
 def _is_sdxl(pipe: Any) -> bool:

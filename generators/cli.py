@@ -21,18 +21,12 @@ from generators.adapters import (
     LoRA,
     TextualInversion,
 )
-from generators.run import GenerationSettings, generate
 from generators.schedulers import SCHEDULERS
-from generators.sweep import parse_grid, run_sweep
-from grader.cache import EmbeddingCache
 from grader.cli.common import new_app, report_console
 from grader.cli.grading_options import GradingArgs, grading_options, without_grading
 from grader.errors import GraderError, UsageError
-from grader.grading import Resources
 from grader.keyvalues import key_values
 from grader.progress import rich_progress
-from grader.submission.files import MANIFEST
-from grader.tasks import load_task
 
 if TYPE_CHECKING:  # choices built from the registries at run time; a checker sees their type
     AdapterName = str
@@ -140,6 +134,13 @@ def _generation_command(mode: str):
         ] = None,
         grading: GradingArgs | None = None,  # sweep: the grading options of grader check
     ) -> None:
+        # torch, diffusers and pandas load only when a command runs: `generate --help` stays quick
+        from generators.run import GenerationSettings, generate
+        from generators.sweep import parse_grid, run_sweep
+        from grader.cache import EmbeddingCache
+        from grader.grading import Resources
+        from grader.tasks import load_task
+
         try:
             spec = load_task(task)
             chosen = build_adapter(
@@ -224,6 +225,7 @@ def _write_manifest(out: Path, record: dict) -> Path:
     import json
 
     from grader.report.files import atomic_write
+    from grader.submission.files import MANIFEST
 
     path = out / MANIFEST
     atomic_write(path, json.dumps(record, indent=2) + "\n")

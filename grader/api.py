@@ -106,7 +106,7 @@ def grade_class(
         >>> classroom = grader.grade_class(f"{class_dir}/submissions", "ml2025-hw10", f"{fixture}/data", f"{out}/class",
         ...                                models=models, roster=f"{class_dir}/roster.csv", cache=False)
         >>> classroom.summary["status"], int(classroom.exit_code)
-        ({'graded': 5, 'could not grade': 2, 'missing': 1}, 2)
+        ({'graded': 5, 'partly graded': 0, 'could not grade': 2, 'missing': 1}, 2)
     """
     from grader.batch import run_batch
     from grader.grading import Resources

@@ -27,7 +27,8 @@ def _batch(classroom, tiny_models, out: Path, *extra: str):
     submissions, roster = classroom
     data = fixtures_dir() / "ml2025-hw10" / "data"
     args = ["batch", str(submissions), "--task", "ml2025-hw10", "--data", str(data), "--out", str(out)]
-    return CliRunner().invoke(app, [*args, "--roster", str(roster), "--models", str(tiny_models), *extra])
+    roster_args = [] if roster is None else ["--roster", str(roster)]
+    return CliRunner().invoke(app, [*args, *roster_args, "--models", str(tiny_models), *extra])
 
 
 LINES = ("--threshold", "dino=-100", "--threshold", "clip_t=-100")
@@ -96,7 +97,7 @@ def test_students_sharing_images_are_named(graded):
 def test_summary_and_overview(graded):
     res, out = graded
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["status"] == {"graded": 5, "could not grade": 2, "missing": 1}
+    assert summary["status"] == {"graded": 5, "partly graded": 0, "could not grade": 2, "missing": 1}
     dino = summary["subjects"]["object-1"]["metrics"]["dino"]
     assert summary["subjects"]["object-1"]["pass_rate"] == 1.0 and dino["line"] == -100
     assert set(dino["values"]) == {"s01", "s02", "s03", "s06", "s08"}
@@ -150,3 +151,25 @@ def test_ray_engine_without_ray_says_how_to_install(classroom, tiny_models, tmp_
     monkeypatch.setattr(builtins, "__import__", no_ray)
     res = _batch(classroom, tiny_models, tmp_path / "x", "--engine", "ray")
     assert res.exit_code == 2 and "pip install 't2i-grader[ray]'" in res.output
+
+
+def test_a_missing_image_leaves_the_other_subjects_graded_and_counted(classroom, tiny_models, tmp_path, cache_dir):
+    submissions, _ = classroom
+    late = tmp_path / "submissions"
+    late.mkdir()
+    for student in ("s01", "s03"):
+        shutil.copytree(submissions / student, late / student)
+    (next((late / "s03" / "object-3").glob("7.*"))).unlink()
+    res = _batch((late, None), tiny_models, tmp_path / "out", *LINES, "--cache-dir", str(cache_dir))
+    assert res.exit_code == 2, res.output  # one submission is not whole
+    rows = _rows(tmp_path / "out" / "grades.csv")
+    assert rows["s03"]["status"] == "partly graded" and rows["s03"]["verdict"] == "INCOMPLETE"
+    assert "object-3" in rows["s03"]["error"] and rows["s03"]["subjects_passed"] == "5/6"
+    assert rows["s03"]["object-3 verdict"] == "INCOMPLETE" and rows["s03"]["object-1 verdict"] == "PASS"
+    assert rows["s01"]["object-3 verdict"] == "PASS" and rows["s01"]["subjects_passed"] == "6/6"
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["status"]["partly graded"] == 1 and summary["partly_graded"][0]["student"] == "s03"
+    assert summary["subjects"]["object-1"]["graded"] == 2  # the complete subjects of s03 count
+    assert summary["subjects"]["object-3"]["graded"] == 1 and summary["subjects"]["object-3"]["pass_rate"] == 1.0
+    assert set(summary["subjects"]["object-3"]["metrics"]["dino"]["values"]) == {"s01"}
+    assert "1 partly graded" in res.output and "partly graded s03" in " ".join(res.output.split())

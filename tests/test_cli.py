@@ -93,12 +93,18 @@ def test_tasks_lists_task_and_tiers():
 
 
 def test_models_reports_present_and_missing(tiny_models, tmp_path):
-    res = runner.invoke(app, ["models", "--task", "ml2025-hw10", "--models", str(tiny_models)])
+    narrow = {"COLUMNS": "80"}  # paths and commands to copy are printed whole, however narrow the console
+    res = runner.invoke(app, ["models", "--task", "ml2025-hw10", "--models", str(tiny_models)], env=narrow)
     assert res.exit_code == 0, res.output
     assert res.output.count("present") == 2 and "test model" in res.output
-    res = runner.invoke(app, ["models", "--task", "ml2025-hw10", "--models", str(tmp_path)])
+    assert str(tiny_models / "openai" / "clip-vit-large-patch14-336") in res.output
+    deep = tmp_path / ("a-folder-with-a-long-name-" * 3) / "models"
+    deep.mkdir(parents=True)
+    res = runner.invoke(app, ["models", "--task", "ml2025-hw10", "--models", str(deep)], env=narrow)
     assert res.exit_code == 3
-    assert res.output.count("missing") == 2
+    assert res.output.count("missing") == 2 and "…" not in res.output
+    assert "openai/clip-vit-large-patch14-336 --local-dir" in res.output
+    assert str(deep / "openai" / "clip-vit-large-patch14-336") in res.output
 
 
 def test_console_script_runs(ml2025, tiny_models, task_with_lines):

@@ -140,6 +140,12 @@ def test_console_shows_the_interval_whole_at_any_width(graded, width):
     assert f"[{low:+.2f}, {high:+.2f}]" in text
     assert "borderline" in text
     assert max(len(line) for line in text.splitlines()[:30]) <= width
+    # the line stays beside each score, every column is labelled, nothing is cut
+    for s in graded.subjects:
+        for m in (m for m in s.metrics.values() if m.threshold is not None):
+            row = next(line for line in text.splitlines() if f"{m.value:.2f}" in line)
+            assert f">= {m.threshold:g}" in row, (row, text)
+    assert "P(pass)" in text and "margin" in text and "…" not in text
 
 
 def test_clip_score_conventions_are_computed_from_the_per_image_values(graded):

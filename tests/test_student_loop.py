@@ -58,6 +58,16 @@ def test_help_imports_neither_numpy_nor_pydantic(tmp_path):
     assert not {m for m in imported if m.split(".")[0] in ("numpy", "pydantic", "torch", *HEAVY)}
 
 
+def test_generate_help_imports_no_model_library(tmp_path):
+    code = "import sys; from generators.cli import entry; sys.argv[0] = 'generate'; entry()"
+    res = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code, "run", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert res.returncode == 0 and "--adapter" in res.stdout, res.stderr
+    imported = set(re.findall(r"\|\s+([\w.]+)$", res.stderr, re.MULTILINE))
+    assert not {m for m in imported if m.split(".")[0] in HEAVY}  # typer itself brings pydantic to a command
+
+
 def test_listing_tasks_again_skips_their_validation_until_a_file_changes(tmp_path):
     tasks = tmp_path / "tasks"
     tasks.mkdir()

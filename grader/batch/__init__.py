@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.engines import ENGINES
-from grader.batch.grading import NOT_GRADED, StudentOutcome
+from grader.batch.grading import NOT_GRADED, PARTIAL, StudentOutcome
 from grader.batch.html import write_class_html
 from grader.batch.overview import grade_rows, summary
 from grader.batch.shared import SharedPair, shared_images
@@ -38,8 +38,9 @@ class BatchResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when every submission was graded (whatever the verdicts), 2 when some could not be."""
-        return ExitCode.CANNOT_GRADE if any(o.status == NOT_GRADED for o in self.outcomes) else ExitCode.PASSED
+        """0 when every submission was graded whole (whatever the verdicts), 2 when some were not."""
+        whole = all(o.status not in (NOT_GRADED, PARTIAL) for o in self.outcomes)
+        return ExitCode.PASSED if whole else ExitCode.CANNOT_GRADE
 
 
 STUDENTS = "students"  # the folder of each student's JSON and HTML, inside the output folder

@@ -38,10 +38,16 @@ def render_overview(batch: BatchResult, console: Console) -> None:
     status = s["status"]
     verdicts = ", ".join(f"{n} {v}" for v, n in s["verdicts"].items())
     console.print(
-        f"[bold]{status['graded']} graded[/] ({verdicts or 'none'}), {status['could not grade']} could not be "
-        f"graded, {status['missing']} submitted nothing",
+        f"[bold]{status['graded']} graded[/] ({verdicts or 'none'}), {status['partly graded']} partly graded, "
+        f"{status['could not grade']} could not be graded, {status['missing']} submitted nothing",
         highlight=False,
     )
+    for row in s["partly_graded"]:
+        console.print(
+            f"  [yellow]partly graded[/] {shown(row['student'])}: {shown(row['error'])} (its other subjects count)",
+            highlight=False,
+            soft_wrap=True,
+        )
     for row in s["not_graded"]:
         console.print(
             f"  [yellow]not graded[/] {shown(row['student'])}: {shown(row['error'])}", highlight=False, soft_wrap=True

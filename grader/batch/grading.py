@@ -10,11 +10,13 @@ from grader.batch.students import Student
 from grader.errors import ExitCode, GraderError, ModelMissingError
 from grader.grading import GradeOptions, Resources, grade
 from grader.progress import ProgressReporter
-from grader.result import GradeResult
+from grader.result import GradeResult, Verdict
 from grader.tasks.schema import Task
 
 INTERNAL_ERROR = int(ExitCode.INTERNAL_ERROR)  # an unexpected failure while grading this student
 MISSING, GRADED, NOT_GRADED = "missing", "graded", "could not grade"
+PARTIAL = "partly graded"  # some subjects could not be graded; the others have verdicts and count
+JUDGED = (Verdict.PASS, Verdict.FAIL)  # a subject's verdict that counts in the class's pass rates
 EXIT_MEANING = {
     int(ExitCode.PASSED): "passed",
     int(ExitCode.BELOW_BASELINE): "below the line",
@@ -27,7 +29,7 @@ EXIT_MEANING = {
 @dataclass
 class StudentOutcome:
     student: str
-    status: str  # graded, could not grade, missing
+    status: str  # graded, partly graded, could not grade, missing
     exit_code: int | None  # as grader check would end for this student; None when nothing was submitted
     result: GradeResult | None = None
     error: str = ""
@@ -54,7 +56,10 @@ def grade_student(
         where = traceback.extract_tb(exc.__traceback__)[-1]
         message = f"internal error: {exc.__class__.__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
         return StudentOutcome(student.id, NOT_GRADED, INTERNAL_ERROR, error=message)
-    status = GRADED if result.exit_code in (ExitCode.PASSED, ExitCode.BELOW_BASELINE) else NOT_GRADED
+    if result.exit_code in (ExitCode.PASSED, ExitCode.BELOW_BASELINE):
+        status = GRADED
+    else:
+        status = PARTIAL if any(s.verdict in JUDGED for s in result.subjects) else NOT_GRADED
     problems = [p for p in result.all_problems if p.severity == "error"]
     error = "" if status == GRADED else "; ".join(f"{p.file}: {p.message}" for p in problems[:3])
     return StudentOutcome(student.id, status, int(result.exit_code), result, error)

@@ -6,11 +6,12 @@ import statistics
 from dataclasses import asdict
 from typing import Any
 
-from grader.batch.grading import GRADED, MISSING, NOT_GRADED, StudentOutcome
+from grader.batch.grading import GRADED, MISSING, NOT_GRADED, PARTIAL, StudentOutcome
 from grader.batch.shared import SharedPair
 from grader.result import MetricResult, Verdict
 
 CLOSEST = 3  # students nearest each line, listed in the overview
+UNJUDGED = (Verdict.INCOMPLETE, Verdict.NOT_GRADED)  # subjects left out of the class's pass rates and scores
 
 
 def _columns(outcomes: list[StudentOutcome]) -> list[tuple[str, str, str]]:
@@ -47,8 +48,12 @@ def grade_rows(outcomes: list[StudentOutcome], shared: list[SharedPair]) -> list
             "exit_meaning": o.meaning,
             "problems": len(r.all_problems) if r else "",
             "points": "" if r is None or r.points is None else r.points,
+            "subjects_passed": "" if r is None else "{}/{}".format(*r.passed_count),
             "least_pass_probability": _least_sure(o),
         }
+        verdicts = {s.subject: s.verdict.value for s in r.subjects} if r else {}
+        for subject in dict.fromkeys(subject for subject, _, _ in columns):
+            row[f"{subject} verdict"] = verdicts.get(subject, "")
         for subject, name, label in columns:
             m = metrics.get((subject, name))
             row[f"{subject} {label}"] = None if m is None else m.value
@@ -81,12 +86,18 @@ def _metric_summary(values: list[tuple[str, MetricResult]]) -> dict[str, Any]:
 def summary(
     task: str, tier: str, outcomes: list[StudentOutcome], shared: list[SharedPair], notes: list[str]
 ) -> dict[str, Any]:
-    graded = sorted((o for o in outcomes if o.status == GRADED), key=lambda o: o.student)
+    graded = sorted((o for o in outcomes if o.status in (GRADED, PARTIAL)), key=lambda o: o.student)
     subjects: dict[str, Any] = {}
     for subject, _, _ in _columns(outcomes):
         if subject in subjects:
             continue
-        rows = [(o.student, s) for o in graded if o.result for s in o.result.subjects if s.subject == subject]
+        rows = [
+            (o.student, s)
+            for o in graded
+            if o.result
+            for s in o.result.subjects
+            if s.subject == subject and s.verdict not in UNJUDGED
+        ]
         names = list(rows[0][1].metrics) if rows else []
         subjects[subject] = {
             "graded": len(rows),
@@ -94,7 +105,7 @@ def summary(
             "pass_rate": sum(s.verdict is Verdict.PASS for _, s in rows) / len(rows) if rows else None,
             "metrics": {n: _metric_summary([(student, s.metrics[n]) for student, s in rows]) for n in names},
         }
-    counts = {status: sum(o.status == status for o in outcomes) for status in (GRADED, NOT_GRADED, MISSING)}
+    counts = {status: sum(o.status == status for o in outcomes) for status in (GRADED, PARTIAL, NOT_GRADED, MISSING)}
     verdicts: dict[str, int] = {}
     for o in graded:
         if o.result is not None:
@@ -107,11 +118,17 @@ def summary(
         "verdicts": verdicts,
         "subjects": subjects,
         "shared_images": [asdict(p) for p in shared],
-        "not_graded": [
-            {"student": o.student, "exit_code": o.exit_code, "meaning": o.meaning, "error": o.error}
-            for o in sorted(outcomes, key=lambda o: o.student)
-            if o.status == NOT_GRADED
-        ],
+        "not_graded": _left_out(outcomes, NOT_GRADED),
+        "partly_graded": _left_out(outcomes, PARTIAL),
         "missing": sorted(o.student for o in outcomes if o.status == MISSING),
         "notes": notes,
     }
+
+
+def _left_out(outcomes: list[StudentOutcome], status: str) -> list[dict[str, Any]]:
+    """Students of ``status`` with why: what could not be graded."""
+    return [
+        {"student": o.student, "exit_code": o.exit_code, "meaning": o.meaning, "error": o.error}
+        for o in sorted(outcomes, key=lambda o: o.student)
+        if o.status == status
+    ]

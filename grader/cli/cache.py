@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 
 from grader.cli.common import CacheDirOption, app, fail, open_cache, out
+from grader.cli.help import ReadableHelpGroup
 from grader.errors import ExitCode, GraderError, UsageError
 
-cache_app = typer.Typer(help="Inspect or empty the embedding cache.", no_args_is_help=True)
+cache_app = typer.Typer(help="Inspect or empty the embedding cache.", no_args_is_help=True, cls=ReadableHelpGroup)
 app.add_typer(cache_app, name="cache")
 
 

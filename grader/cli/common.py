@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from grader.cli.help import ReadableHelpGroup
 from grader.display import shown
 from grader.errors import GraderError
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 # for torch, transformers, scikit-learn or pandas.
 
 
-class GlobalFlagsAnywhere(typer.core.TyperGroup):
+class GlobalFlagsAnywhere(ReadableHelpGroup):
     """A command group whose own flags (--quiet, --verbose, --version) may also come after the subcommand, as a user
     types them at the end of a line (``grader check results/ ... -q``): they are moved before it."""
 

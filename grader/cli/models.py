@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from grader.cli.common import HtmlOption, ModelsOption, app, err, fail, out
+from grader.display import shown
 from grader.errors import ExitCode, GraderError
 
 
@@ -26,7 +27,8 @@ def models_command(
         missing = 0
         table = Table(title=f"Models for {spec.name}")
         for column in ("used by", "model", "status"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
+        details = []
         for encoder in spec.encoders():
             used_by = ", ".join(m.label for m in spec.metrics_of(encoder).values())
             check = ENCODERS.get(encoder.kind).status
@@ -36,7 +38,11 @@ def models_command(
                 continue
             missing += status.missing
             table.add_row(used_by, status.model, status.text)
+            if status.detail:
+                details.append(f"{status.model}: {status.detail}")
         out.print(table)
+        for detail in details:  # whole, never cut or wrapped by us: these are paths and commands to copy
+            out.print(shown(detail), highlight=False, soft_wrap=True, markup=False)
     except GraderError as exc:
         raise fail(exc) from exc
     raise typer.Exit(int(ExitCode.MODEL_MISSING if missing else ExitCode.PASSED))

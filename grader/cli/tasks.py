@@ -10,10 +10,11 @@ import typer
 from rich.table import Table
 
 from grader.cli.common import app, err, out
+from grader.cli.help import ReadableHelpGroup
 from grader.errors import ExitCode, GraderError
 
 
-class _TaskNames(typer.core.TyperGroup):
+class _TaskNames(ReadableHelpGroup):
     """``grader tasks NAME`` describes the task NAME: a word that is not a subcommand is a task to show."""
 
     def resolve_command(self, ctx, args):

@@ -68,11 +68,13 @@ class BuildContext:
 
 @dataclass(frozen=True)
 class Status:
-    """One row of ``grader models``: the model's name, a status text, and whether it is missing."""
+    """One row of ``grader models``: the model's name, a status text, whether it is missing, and a path or command
+    the user may copy (printed whole, outside the table)."""
 
     model: str
     text: str
     missing: bool = False
+    detail: str = ""
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,9 @@ def _hub_status(spec: TransformersEncoder, models_dir: Path | None, fetch: bool)
     if found is None and fetch:
         found = resolve(spec.model, models_dir, spec.revision)
     if found is None:
-        return Status(spec.model, f"[red]missing[/] - get it with: {fetch_command(spec.model, models_dir)}", True)
+        return Status(spec.model, "[red]missing[/]", True, f"get it with: {fetch_command(spec.model, models_dir)}")
     test = " [magenta](test model)[/]" if found.is_test_model else ""
-    return Status(spec.model, f"[green]present[/] ({found.source}: {found.path}){test}")
+    return Status(spec.model, f"[green]present[/]{test}", detail=f"{found.source}: {found.path}")
 
 
 def _deepface(spec: FaceEncoder, context: BuildContext):
@@ -64,8 +64,8 @@ def _deepface_status(spec: FaceEncoder, models_dir: Path | None, fetch: bool) ->
     try:
         home = prepare(spec.model, spec.detector, backend_engine())
     except ModelMissingError as exc:
-        return Status(name, f"[red]missing[/] - {exc}", True)
-    return Status(name, f"[green]present[/] ({home / '.deepface' / 'weights'})")
+        return Status(name, "[red]missing[/]", True, str(exc))
+    return Status(name, "[green]present[/]", detail=str(home / ".deepface" / "weights"))
 
 
 def _pixels(spec: PixelEncoder, context: BuildContext):

@@ -86,35 +86,42 @@ def subjects_table(result: GradeResult, console: Console | None = None) -> Table
 def _subjects_table(result: GradeResult, compact: bool) -> Table:
     lines = _has_lines(result)
     title = shown(f"{result.title} - tier '{result.tier}'" if result.tier else f"{result.title} - scores only")
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD)
+    box_style = box.SIMPLE_HEAD if compact else box.HEAVY_HEAD
+    table = Table(title=title, title_justify="left", box=box_style, pad_edge=not compact, leading=int(compact))
     table.add_column("subject", no_wrap=True)
     if not compact:
         table.add_column("images", justify="right", no_wrap=True)
     first = _first(result)
-    # Per metric: its score, then (with lines) the line and the margin; compact tables leave the line out.
-    picked = ([0, 1, 2] if not compact else [0, 2]) if lines else [0]
+    # Per metric: its score, then (with lines) the line and the margin; a compact table stacks the three in one
+    # column ("91.32 >= 68" over the margin) so that neither the line nor the margin is what gives way.
     for m in first.metrics.values() if first else []:
-        table.add_column(shown(m.label), justify="right", no_wrap=True)
+        label = shown(m.label)
+        table.add_column(f"{label}\nline, margin" if lines and compact else label, justify="right", no_wrap=True)
         if lines and not compact:
             table.add_column("line", justify="right", style="dim", no_wrap=True)
-        if lines:
             table.add_column("margin", justify="right", no_wrap=True)
-    table.add_column("verdict", no_wrap=True)
     # The pass probability has its own column, or shares the verdict's in a compact table.
-    chances = any(s.pass_probability is not None for s in result.subjects) and not compact
+    chances = any(s.pass_probability is not None for s in result.subjects)
+    table.add_column("verdict P(pass)" if chances and compact else "verdict", no_wrap=True)
+    chances = chances and not compact
     if chances:
         table.add_column("P(pass)", justify="right")
     lead = 1 if compact else 2
     for s in result.subjects:
         cells = [shown(s.subject), f"{s.n_images}/{s.expected_images}"][:lead]
         for name, m in s.metrics.items():
-            metric_cells = _metric_cells(m, _digits(result, name))
-            cells += [metric_cells[i] for i in picked]
+            score, line, margin_cell = _metric_cells(m, _digits(result, name))
+            if not lines:
+                cells.append(score)
+            elif compact:
+                cells.append(f"{score if line == '-' else f'{score} [dim]{line}[/]'}\n{margin_cell}")
+            else:
+                cells += [score, line, margin_cell]
         verdict = f"[{_STYLE[s.verdict]}]{s.verdict.value}[/]"
         if compact and s.pass_probability is not None:
             verdict += " " + chance_cell(s).replace(" [yellow]", "\n[yellow]", 1)
         table.add_row(*cells, verdict, *([chance_cell(s)] if chances else []))
-    blanks = [""] * (len(picked) - 1)
+    blanks = [""] * (2 if lines and not compact else 0)
     tail = ["", *([""] if chances else [])]
     names = list(first.metrics) if first else []
     if result.overall:
@@ -125,8 +132,8 @@ def _subjects_table(result: GradeResult, compact: bool) -> Table:
     for method, values in result.published.items():
         cells = [f"[dim italic]{shown(method)}[/]", ""][:lead]
         for name in names:
-            value = values.get(name)
-            cells += [f"[dim italic]{_fmt(value, digits=_digits(result, name))}[/]", *blanks]
+            number = values.get(name)
+            cells += [f"[dim italic]{_fmt(number, digits=_digits(result, name))}[/]", *blanks]
         table.add_row(*cells, "[dim italic]published[/]", *tail[1:])
     return table
 
