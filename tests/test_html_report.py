@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -89,6 +90,55 @@ def test_the_page_in_a_real_browser(ml2025_report, tmp_path):
     assert errors == []
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert overflow <= 1  # on a phone wide tables scroll inside themselves; the page does not
+
+
+def _caption_scores(captions: list[str], label: str) -> list[float]:
+    return [float(re.search(rf"{label} (-?[0-9.]+)", c).group(1)) for c in captions]
+
+
+def test_images_come_worst_first_by_the_failing_metric_in_a_browser(ml2025_report):
+    """DINO passes and CLIP-T fails on the test models: the images are ordered by CLIP-T, lowest first."""
+    browser_path = _chromium()
+    if browser_path is None:
+        pytest.skip("no chromium on this machine (CI installs Debian's chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    page_path, _ = ml2025_report
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(page_path.as_uri())
+        first = page.locator("section").first
+        heading = first.locator("h3", has_text="Generated images").inner_text()
+        captions = first.locator("figcaption").all_inner_texts()
+        browser.close()
+    assert heading == "Generated images, worst first by CLIP-T (the lowest margin)"
+    clip = _caption_scores(captions, "CLIP-T")
+    assert len(clip) == 15 and clip == sorted(clip)
+    dino = _caption_scores(captions, "DINO")
+    assert dino != sorted(dino)  # not the DINO order the page used to show
+
+
+def test_the_user_chooses_the_order(ml2025_report, grader_tiny_models, tmp_path):
+    _, submission = ml2025_report
+    args = ["check", str(submission), "--task", "ml2025-hw10", "--data", str(submission.parent / "data")]
+    args += ["--models", str(grader_tiny_models), "--per-image"]
+    for order, label in (("dino", "DINO"), ("file", None)):
+        page = tmp_path / f"{order}.html"
+        res = CliRunner().invoke(app, [*args, "--sort-by", order, "--html", str(page)], env={"COLUMNS": "200"})
+        assert res.exit_code == 1, res.output
+        text = page.read_text("utf-8")
+        section = text[text.index("<section") : text.index("</section>")]
+        files = re.findall(r"<figcaption><strong>([^<]+)</strong>", section)
+        rows = [line.split() for line in res.output.splitlines() if line.startswith("│ object-1 ")]
+        console_files = [row[3] for row in rows if len(row) > 3 and row[3].startswith("object-1/")]
+        assert console_files == files  # the console and the page agree
+        if label is None:
+            assert "Generated images, in file order" in text and files == sorted(files, key=lambda f: int(f[9:-4]))
+        else:
+            scores = _caption_scores(re.findall(r"<figcaption>(.*?)</figcaption>", section, re.S), label)
+            assert scores == sorted(scores) and f"worst first by {label}</h3>" in text
+    res = CliRunner().invoke(app, [*args, "--sort-by", "sharpness"])
+    assert res.exit_code == 2 and "--sort-by 'sharpness'" in res.output
 
 
 def _zipped_page(submission: Path, models: Path, root: Path) -> Path:

@@ -36,13 +36,13 @@ def grading_resources(cache: EmbeddingCache | None) -> Resources:
     return Resources(cache)
 
 
-def _write_html(result: GradeResult, folder: Path, path: Path) -> None:
+def _write_html(result: GradeResult, folder: Path, path: Path, sort_by: str) -> None:
     from grader.report.html import write_html
 
-    write_html(result, path, folder)
+    write_html(result, path, folder, sort_by)
 
 
-def _report(result, per_image: bool, json_path: Path | None) -> None:
+def _report(result, per_image: bool, json_path: Path | None, sort_by: str) -> None:
     """The console report, on stderr when the JSON goes to stdout (``--json -``); only the verdict with --quiet."""
     from grader import logs
     from grader.report import render
@@ -52,7 +52,7 @@ def _report(result, per_image: bool, json_path: Path | None) -> None:
     if logs.QUIET:
         console.print(verdict_line(result), highlight=False)
     else:
-        render(result, console, per_image=per_image)
+        render(result, console, per_image=per_image, sort_by=sort_by)
 
 
 @app.command()
@@ -77,6 +77,14 @@ def check(
     ] = None,
     html_path: HtmlOption = None,
     per_image: Annotated[bool, typer.Option(help="Also print every image's scores.")] = False,
+    sort_by: Annotated[
+        str,
+        typer.Option(
+            metavar="ORDER",
+            help="Order of each subject's images in --per-image and --html: worst (worst first by the metric with "
+            "the lowest margin), file, or a metric id (worst first by it).",
+        ),
+    ] = "worst",
 ) -> None:
     """Grade SUBMISSION and compare it with a baseline tier.
 
@@ -86,6 +94,7 @@ def check(
     from grader.grading import grade
     from grader.outputs import check_outputs
     from grader.progress import rich_progress
+    from grader.report.ordering import check_order
     from grader.submission import unpacked
     from grader.tasks import load_task
 
@@ -93,19 +102,22 @@ def check(
     try:
         check_outputs(outputs, grading.inputs(submission, data))
         spec = load_task(task)
+        check_order(sort_by, list(spec.metrics))
         options = grading.options(spec.name)
         resources = grading_resources(None if no_cache else open_cache(cache_dir))
         with unpacked(submission) as folder:  # kept for the HTML view, which reads the files
             with rich_progress(err, quiet=logs.QUIET) as progress:
                 result = grade(spec, submission, data, options, progress, resources, folder)
             result.command = command_line()
-            _write_views(result, folder, per_image, outputs)
+            _write_views(result, folder, per_image, outputs, sort_by)
     except GraderError as exc:
         raise fail(exc) from exc
     raise typer.Exit(int(result.exit_code))
 
 
-def _write_views(result: GradeResult, folder: Path, per_image: bool, outputs: dict[str, Path | None]) -> None:
+def _write_views(
+    result: GradeResult, folder: Path, per_image: bool, outputs: dict[str, Path | None], sort_by: str
+) -> None:
     """The console report, then every file asked for. A file that cannot be written does not stop the others (nor
     does a console that fails): each is named, and the command ends as a usage error."""
     from grader.outputs import cannot_write
@@ -115,11 +127,11 @@ def _write_views(result: GradeResult, folder: Path, per_image: bool, outputs: di
         "--json": (write_json, "JSON"),
         "--csv": (write_csv, "CSV"),
         "--subjects-csv": (write_subjects_csv, "subjects CSV"),
-        "--html": (lambda r, p: _write_html(r, folder, p), "HTML report"),
+        "--html": (lambda r, p: _write_html(r, folder, p, sort_by), "HTML report"),
     }
     json_path = outputs["--json"]
     try:
-        _report(result, per_image, json_path)
+        _report(result, per_image, json_path, sort_by)
     finally:
         failed = []
         for option, path in outputs.items():

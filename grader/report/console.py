@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from grader.display import shown
+from grader.report.ordering import FILE, WORST, deciding_metric, ordered
 from grader.report.problems import group_problems
 from grader.result import GradeResult, MetricResult, SubjectResult, Verdict, meets
 
@@ -159,15 +160,28 @@ def classification_tables(result: GradeResult) -> list[Table]:
     return tables
 
 
-def images_table(result: GradeResult) -> Table:
-    """One row per image; a score on the failing side of its subject's line is red."""
+def images_table(result: GradeResult, sort_by: str = WORST) -> Table:
+    """One row per image, each subject's worst first (``grader.report.ordering``); a score on the failing side of
+    its subject's line is red."""
     first = _first(result)
     metrics = [m for m in first.metrics.values() if not m.is_count] if first else []
     lines = {(s.subject, n): m for s in result.subjects for n, m in s.metrics.items()}
-    table = Table(title="Per image", title_justify="left")
+    title = "Per image, each subject's images worst first" if sort_by != FILE else "Per image, in file order"
+    if sort_by not in (WORST, FILE) and first and sort_by in first.metrics:
+        title = f"Per image, each subject's images worst first by {first.metrics[sort_by].label}"
+    table = Table(title=shown(title), title_justify="left")
     for column in ["subject", "file", *(shown(m.label) for m in metrics), "note"]:
         table.add_column(column, justify="left" if column in ("subject", "file", "note") else "right")
-    for item in result.images:
+    by_subject = {s.subject: s for s in result.subjects}
+    images = [
+        image
+        for name in dict.fromkeys(i.subject for i in result.images)
+        for image in ordered(
+            [i for i in result.images if i.subject == name],
+            deciding_metric(by_subject[name], sort_by) if name in by_subject else None,
+        )
+    ]
+    for item in images:
         cells, notes = [shown(item.subject), shown(item.file)], list(item.flags)
         for m in metrics:
             value = item.scores.get(m.metric)
@@ -205,7 +219,7 @@ def verdict_sentence(result: GradeResult) -> tuple[str, str]:
     return text, f"{tally}{summary}; exit code {int(result.exit_code)}"
 
 
-def render(result: GradeResult, console: Console, per_image: bool = False) -> None:
+def render(result: GradeResult, console: Console, per_image: bool = False, sort_by: str = WORST) -> None:
     if result.uses_test_models:
         console.print(
             Panel(
@@ -230,7 +244,7 @@ def render(result: GradeResult, console: Console, per_image: bool = False) -> No
     for table in classification_tables(result):
         console.print(table)
     if per_image:
-        console.print(images_table(result))
+        console.print(images_table(result, sort_by))
     for s in result.subjects:
         for failure in s.failures:
             console.print(f"  [red]fail[/] {shown(s.subject)}: {shown(failure)}", highlight=False, soft_wrap=True)

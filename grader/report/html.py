@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.report.console import verdict_sentence
+from grader.report.ordering import WORST, deciding_metric, order_heading, ordered
 from grader.report.problems import group_problems
 from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, SubjectResult, line_flag
 
@@ -45,7 +46,7 @@ class SubjectView:
     references: list[Thumb]
     images: list[ImageView]
     faceless: list[ImageView]
-    sort_label: str
+    order: str  # how the images are ordered, e.g. "worst first by CLIP-T (the lowest margin)"
 
     @property
     def metrics(self) -> list[MetricResult]:
@@ -105,12 +106,6 @@ def bar(metric: MetricResult) -> dict | None:
     return {"value": max(0.0, min(100.0, position)), "passed": metric.passed}
 
 
-def _sort_metric(subject: SubjectResult) -> MetricResult | None:
-    with_line = [m for m in subject.metrics.values() if m.threshold is not None and not m.is_count]
-    scores = [m for m in subject.metrics.values() if not m.is_count]
-    return next(iter(with_line or scores), None)
-
-
 def _image_view(image: ImageScore, subject: SubjectResult, root: Path, link: bool, embed: bool) -> ImageView:
     labels = {n: m.label for n, m in subject.metrics.items()}
     counts = {n for n, m in subject.metrics.items() if m.is_count}  # per image a 0/1 flag, shown as a flag instead
@@ -122,21 +117,16 @@ def _image_view(image: ImageScore, subject: SubjectResult, root: Path, link: boo
     return ImageView(thumbnail(root / image.file, alt, link, embed), image.file, scores, flags, bool(below))
 
 
-def subject_views(result: GradeResult, root: Path, full_size: tuple[bool, bool, str]) -> list[SubjectView]:
+def subject_views(
+    result: GradeResult, root: Path, full_size: tuple[bool, bool, str], sort_by: str = WORST
+) -> list[SubjectView]:
     """The subjects' sections; ``full_size`` is ``full_size_mode(result, root)``, worked out once per page."""
     link, embed, _ = full_size
     views = []
     for subject in result.subjects:
         images = [i for i in result.images if i.subject == subject.subject]
-        key = _sort_metric(subject)
-
-        def order(image: ImageScore, key: MetricResult | None = key) -> float:
-            if key is None or key.metric not in image.scores:
-                return float("inf")
-            value = image.scores[key.metric]
-            return value if key.higher_is_better else -value  # worst first
-
-        faced = sorted((i for i in images if NO_FACE not in i.flags), key=order)
+        key = deciding_metric(subject, sort_by)
+        faced = ordered([i for i in images if NO_FACE not in i.flags], key)
         faceless = [i for i in images if NO_FACE in i.flags]
         references = [
             thumbnail(Path(p), f"{subject.subject} reference {Path(p).name}", Path(p).is_file())
@@ -148,7 +138,7 @@ def subject_views(result: GradeResult, root: Path, full_size: tuple[bool, bool, 
                 references,
                 [_image_view(i, subject, root, link, embed) for i in faced],
                 [_image_view(i, subject, root, link, embed) for i in faceless],
-                key.label if key else "",
+                order_heading(key, sort_by),
             )
         )
     return views
@@ -173,8 +163,9 @@ def environment():  # -> jinja2.Environment
     )
 
 
-def render_html(result: GradeResult, root: Path) -> str:
-    """The page for ``result``; ``root`` is the folder the result's image paths are relative to."""
+def render_html(result: GradeResult, root: Path, sort_by: str = WORST) -> str:
+    """The page for ``result``; ``root`` is the folder the result's image paths are relative to; ``sort_by``
+    orders each subject's images (``grader.report.ordering``)."""
     env = environment()
     env.globals["bar"] = bar
     head, tally = verdict_sentence(result)
@@ -184,7 +175,7 @@ def render_html(result: GradeResult, root: Path) -> str:
         result=result,
         verdict_head=head,
         verdict_tally=tally,
-        subjects=subject_views(result, root, full_size),
+        subjects=subject_views(result, root, full_size, sort_by),
         full_size_note=full_size[2],
         problems=group_problems(result.all_problems),
         classification=classification,
@@ -193,12 +184,12 @@ def render_html(result: GradeResult, root: Path) -> str:
     )
 
 
-def write_html(result: GradeResult, path: Path, root: Path) -> None:
+def write_html(result: GradeResult, path: Path, root: Path, sort_by: str = WORST) -> None:
     """Write the page for ``result``, whose images are read from ``root``: the submission folder as graded (a
     zip's unpacked folder, which the caller keeps until the page is written)."""
     from grader.report.files import atomic_write
 
-    atomic_write(path, render_html(result, root))
+    atomic_write(path, render_html(result, root, sort_by))
 
 
 def notebook_html(result: GradeResult) -> str:
