@@ -26,6 +26,11 @@ class Verdict(str, Enum):
 
 SCHEMA_VERSION = "1"  # of the JSON report; bumped when a key changes meaning or goes away
 NO_FACE = "no face"  # the flag of an image in which the face encoder found no face
+# How a grade with a model the tier's lines do not belong to ends: every report states it in these words.
+UNCALIBRATED_RULE = (
+    "gates still apply: a gate not met is FAIL (exit 1) whatever the model; with every gate met, a metric without "
+    "its line makes the verdict UNCALIBRATED (exit 2)"
+)
 
 
 @dataclass
@@ -74,6 +79,23 @@ class MetricResult:
     ceiling: float | None = None  # the same score of the references against each other (real-vs-real)
     conventions: dict[str, float] = field(default_factory=dict)  # the value in other published conventions
     outcomes: dict[str, float] = field(default_factory=dict)  # counts: share of bootstrap resamples per value
+    gate_op: str | None = None  # the task's gate on this metric (e.g. "> 22"), which zeroes the grade when not met
+    gate_value: float | None = None
+
+    @property
+    def gate_margin(self) -> float | None:
+        """Distance from the gate to the value, positive where the gate holds (zero fails a strict gate)."""
+        if self.value is None or self.gate_op is None or self.gate_value is None:
+            return None
+        return self.value - self.gate_value if self.gate_op.startswith(">") else self.gate_value - self.value
+
+    @property
+    def gate_holds(self) -> bool | None:
+        """Whether the gate holds; None without a gate or a value."""
+        gap = self.gate_margin
+        if gap is None:
+            return None
+        return gap > 0 or (gap == 0 and self.gate_op in (">=", "<="))
 
     @property
     def passed(self) -> bool | None:
@@ -308,4 +330,5 @@ def _metric_dict(m: MetricResult) -> dict[str, Any]:
         "margin_interval": list(interval) if interval else None,
         "borderline": m.borderline,
         "beyond_ceiling": m.beyond_ceiling,
+        "gate_margin": m.gate_margin,
     }

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
+from rich.console import Console
 from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.faces.weights import grader_deepface_home
 from grader.grading import GradeOptions, grade
-from grader.result import Verdict
+from grader.report import render
+from grader.report.html import render_html
+from grader.result import UNCALIBRATED_RULE, Verdict
 from grader.tasks import available_tasks, load_task
 from grader.testing.faces import build_face_identity, build_genai2024_fixture
 
@@ -160,6 +164,18 @@ def test_more_than_five_faceless_fails_the_gate(tmp_path, tiny_models):
     assert subject.metrics["faceless"].value == 6
     assert any("faceless <= 5 not met" in f for f in subject.failures)
     assert subject.verdict is Verdict.FAIL and result.points == 0 and result.exit_code == 1
+    # one rule, in the same words in every view: a gate not met is FAIL whatever the model; the gates are lines
+    assert subject.metrics["faceless"].gate_margin == -1 and subject.metrics["faceless"].gate_holds is False
+    (note,) = [n for n in result.notes if UNCALIBRATED_RULE in n]
+    assert "face distance has no line here" in note
+    console = Console(width=200, record=True, color_system=None)
+    render(result, console)
+    text = console.export_text()
+    assert "<= 5 (gate)" in text and "> -1000 (gate)" in text and "FAIL - a gate of the task is not met" in text
+    assert " ".join(UNCALIBRATED_RULE.split()) in " ".join(text.split())
+    assert note in result.to_dict()["notes"]
+    page = render_html(result, submission)
+    assert html.escape(UNCALIBRATED_RULE, quote=True) in page and "&lt;= 5 (gate)" in page
 
 
 def test_five_faceless_passes_the_gate_but_other_model_is_uncalibrated(tmp_path, tiny_models):
@@ -170,8 +186,8 @@ def test_five_faceless_passes_the_gate_but_other_model_is_uncalibrated(tmp_path,
     assert subject.failures == []
     distance = subject.metrics["face_distance"]
     assert distance.value is not None and distance.threshold is None and not distance.calibrated
-    assert subject.verdict is Verdict.UNCALIBRATED and result.points is None
-    assert any("thresholds belong to the task's own models" in n for n in result.notes)
+    assert subject.verdict is Verdict.UNCALIBRATED and result.points is None and result.exit_code == 2
+    assert any("lines belong to the task's own models" in n and UNCALIBRATED_RULE in n for n in result.notes)
 
 
 def test_missing_ghostfacenet_weights_exit_3_naming_the_file(tmp_path, tiny_models):

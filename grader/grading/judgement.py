@@ -123,6 +123,7 @@ def judge(run: RunningTask, scores: SubjectScores, embeddings: dict[tuple, Embed
             ),
         )
     for name, gate in task.gates.items():
+        metrics[name].gate_op, metrics[name].gate_value = gate.op, gate.value
         value = metrics[name].value
         if value is not None and not gate.holds(value):
             failures.append(f"gate {metrics[name].label} {gate.op} {gate.value:g} not met ({value:.4g})")

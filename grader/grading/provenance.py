@@ -15,7 +15,7 @@ from grader.grading.options import GradeOptions, Resources
 from grader.grading.running import RunningTask, labels
 from grader.metrics.classification import classification_summary
 from grader.problems import Problem, Severity
-from grader.result import ImageScore, SubjectResult
+from grader.result import UNCALIBRATED_RULE, ImageScore, SubjectResult
 from grader.rules import RULES
 from grader.submission.files import MANIFEST
 from grader.tasks.schema import Task
@@ -99,11 +99,13 @@ def grade_notes(run: RunningTask, options: GradeOptions, subjects: list[SubjectR
     notes = []
     if options.dtype == "bfloat16":
         notes.append("encoders ran in bfloat16: faster, but scores move from the course's float32 ones")
-    uncalibrated = sorted({m.model for s in subjects for m in s.metrics.values() if not m.calibrated})
+    uncalibrated = [m for s in subjects for m in s.metrics.values() if not m.calibrated]
     if uncalibrated:
+        models = ", ".join(sorted({m.model for m in uncalibrated}))
+        labels = sorted({m.label for m in uncalibrated})
         notes.append(
-            f"the '{run.tier_name}' thresholds belong to the task's own models, not {', '.join(uncalibrated)}: "
-            "scores are shown without a verdict"
+            f"the '{run.tier_name}' lines belong to the task's own models, not {models}: {', '.join(labels)} "
+            f"{'has' if len(labels) == 1 else 'have'} no line here; {UNCALIBRATED_RULE}"
         )
     return notes
 

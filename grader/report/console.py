@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from grader.display import shown
+from grader.report.lines import holds, line_text, shown_margin
 from grader.report.ordering import FILE, WORST, deciding_metric, ordered
 from grader.report.problems import group_problems
 from grader.result import GradeResult, MetricResult, SubjectResult, Verdict, meets
@@ -39,14 +40,12 @@ def _digits(result: GradeResult, metric: str) -> int:
 
 
 def _metric_cells(m: MetricResult, digits: int) -> list[str]:
-    op = ">=" if m.higher_is_better else "<="
-    if not m.calibrated:
+    threshold = line_text(m)
+    if threshold == "uncalibrated":
         threshold = "[cyan]uncalibrated[/]"
-    else:
-        threshold = f"{op} {m.threshold:g}" if m.threshold is not None else "-"
-    margin = _fmt(m.margin, signed=True, digits=digits)
-    if m.passed is not None:
-        margin = f"[{'green' if m.passed else 'red'}]{margin}[/]"
+    margin = _fmt(shown_margin(m), signed=True, digits=digits)
+    if holds(m) is not None:
+        margin = f"[{'green' if holds(m) else 'red'}]{margin}[/]"
     interval = m.margin_interval
     if interval and not m.is_count:
         low, high = (_fmt(v, signed=True, digits=digits) for v in interval)
@@ -69,7 +68,7 @@ def _first(result: GradeResult) -> SubjectResult | None:
 
 
 def _has_lines(result: GradeResult) -> bool:
-    return any(m.threshold is not None or not m.calibrated for s in result.subjects for m in s.metrics.values())
+    return any(line_text(m) != "-" for s in result.subjects for m in s.metrics.values())
 
 
 def subjects_table(result: GradeResult, console: Console | None = None) -> Table:
@@ -203,13 +202,20 @@ def verdict_line(result: GradeResult) -> str:
     return f"[{_STYLE[result.verdict]}]{shown(head)}[/] ({shown(rest)})"
 
 
+def _fail_text(result: GradeResult) -> str:
+    """What failed: a line of the tier, or only gates (which zero the grade whatever the tier)."""
+    failing = [s for s in result.subjects if s.verdict is Verdict.FAIL]
+    below = any(m.passed is False for s in failing for m in s.metrics.values())
+    return f"FAIL - below the '{result.tier}' line" if below else "FAIL - a gate of the task is not met"
+
+
 def verdict_sentence(result: GradeResult) -> tuple[str, str]:
     """The verdict in words, and its tally: what every view of a result says first."""
     counts = {v: sum(s.verdict is v for s in result.subjects) for v in Verdict}
     summary = ", ".join(f"{n} {v.value.lower()}" for v, n in counts.items() if n)
     text = {
         Verdict.PASS: f"PASS - every subject meets the '{result.tier}' line",
-        Verdict.FAIL: f"FAIL - below the '{result.tier}' line",
+        Verdict.FAIL: _fail_text(result),
         Verdict.INCOMPLETE: "INCOMPLETE - the submission has problems (see Problems); this is not a valid grade",
         Verdict.UNCALIBRATED: f"UNCALIBRATED - no '{result.tier}' threshold exists for the model used; scores only",
         Verdict.SCORED: "SCORED - no line to compare with (set one with --threshold METRIC=VALUE)",
@@ -230,7 +236,7 @@ def render(result: GradeResult, console: Console, per_image: bool = False, sort_
         )
     console.print(subjects_table(result, console))
     ceilings = [
-        shown(f"{s.subject} {m.label} {_fmt(m.ceiling, digits=_digits(result, n))}")
+        shown(f"{s.subject}: {m.label} {_fmt(m.ceiling, digits=_digits(result, n))}")
         for s in result.subjects
         for n, m in s.metrics.items()
         if m.ceiling is not None

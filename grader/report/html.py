@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.report.console import verdict_sentence
+from grader.report.lines import line_text, shown_margin
 from grader.report.ordering import WORST, deciding_metric, order_heading, ordered
 from grader.report.problems import group_problems
 from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, SubjectResult, line_flag
@@ -154,13 +155,15 @@ def environment():  # -> jinja2.Environment
     def finalize(value):  # every string from data, printable; markup already made (a macro's output) as it is
         return printable(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
-    return Environment(
+    env = Environment(
         loader=PackageLoader("grader.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         finalize=finalize,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals.update(line_text=line_text, shown_margin=shown_margin)
+    return env
 
 
 def render_html(result: GradeResult, root: Path, sort_by: str = WORST) -> str:

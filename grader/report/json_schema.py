@@ -31,6 +31,7 @@ _DERIVED: dict[str, dict[str, Any]] = {
         },
         "borderline": {"type": "boolean"},
         "beyond_ceiling": {"type": "boolean"},
+        "gate_margin": _NUMBER_OR_NULL,
     },
 }
 
