@@ -22,7 +22,7 @@ from generators.adapters import (
     TextualInversion,
 )
 from generators.schedulers import SCHEDULERS
-from grader.cli.common import new_app, report_console
+from grader.cli.common import global_flags, new_app, report_console
 from grader.cli.grading_options import GradingArgs, grading_options, without_grading
 from grader.errors import GraderError, UsageError
 from grader.keyvalues import key_values
@@ -36,6 +36,7 @@ else:
     SchedulerName = Literal[tuple(SCHEDULERS)]
 
 app = new_app("Generate submissions in the layout the grader reads: run, sweep, interpolate, ddim-grid.")
+app.callback()(global_flags)  # --quiet / --verbose as for grader: library warnings and loading bars hidden
 out_console = report_console()
 err = Console(stderr=True)
 

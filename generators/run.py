@@ -45,9 +45,10 @@ def device_and_dtype() -> tuple[torch.device, torch.dtype]:
 def load_base(base: str, models_dir: Path | None = None) -> tuple[Any, str]:
     """A diffusers text-to-image pipeline from a local folder, ``--models`` or the Hugging Face cache."""
     from diffusers import AutoPipelineForText2Image
-    from diffusers.utils import logging
 
-    logging.set_verbosity_error()
+    from grader.logs import quiet_loading_bars
+
+    quiet_loading_bars()
     resolved = resolve(base, models_dir, purpose="generation", marker="model_index.json")
     device, dtype = device_and_dtype()
     try:

@@ -313,3 +313,39 @@ def build_tiny_blip_diffusion(out: Path, seed: int = 0) -> Path:
     )
     pipe.save_pretrained(out)
     return out
+
+
+def build_tiny_kit(root: Path) -> dict[str, Path]:
+    """A tiny SD 1.5-shaped base and one set of weights per adapter, under ``root``: what ``generate run`` needs to
+    try every adapter offline (random weights: the images are noise, the files and loaders are real)."""
+    from diffusers import UNet2DConditionModel
+
+    base = build_tiny_sd(root / "tiny-sd")
+    kit = {"base": base}
+    kit["ip-adapter"] = build_tiny_ip_adapter(
+        root / "tiny-ip-adapter", UNet2DConditionModel.from_pretrained(base / "unet")
+    )
+    kit["lora"] = build_tiny_lora(root / "tiny-lora", UNet2DConditionModel.from_pretrained(base / "unet"))
+    kit["textual-inversion"] = build_tiny_embedding(root / "tiny-embedding.safetensors", "<tiny>")
+    unet = UNet2DConditionModel.from_pretrained(base / "unet")
+    kit["custom-diffusion"] = build_tiny_custom_diffusion(root / "tiny-custom-diffusion", unet, ["<new1>"])
+    return kit
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m generators.testing DIR``: build the tiny kit and print how to use it."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m generators.testing", description=build_tiny_kit.__doc__)
+    parser.add_argument("folder", type=Path, help="where to build the base and the adapter weights")
+    kit = build_tiny_kit(parser.parse_args(argv).folder)
+    for name, path in kit.items():
+        print(f"{name:18s} {path}")
+    print(
+        "\ne.g. generate run --task ml2025-hw10 --data fixtures/ml2025-hw10/data "
+        f"--base {kit['base']} --adapter lora --weights {kit['lora']} --steps 2 --size 64 --out /tmp/tiny-run"
+    )
+
+
+if __name__ == "__main__":
+    main()

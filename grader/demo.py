@@ -1,71 +1,137 @@
-"""The embedded default: grading a bundled example submission offline.
+"""The embedded default: grading a bundled example submission offline, for every task.
 
-``face-identity`` runs real face models that ship on PyPI; ``ml2025-hw10`` runs tiny random-weight stand-ins
-for its models, so its scores carry no meaning.
+``face-identity`` runs real face models that ship on PyPI. Every other task grades its course fixture
+(``fixtures/courses/<task>``, or the synthetic ``fixtures/ml2025-hw10``) on tiny random-weight stand-ins for its
+models, built once into the cache's ``test-models`` folder (and real offline face models where the course's do
+not ship on PyPI), so their scores carry no meaning and every report says so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rich.console import Console
 
 from grader.cache import EmbeddingCache
+from grader.encoders import ENCODERS
 from grader.errors import ExitCode, UsageError
 from grader.grading import GradeOptions, Resources, grade
 from grader.paths import cache_dir, fixtures_dir
 from grader.progress import rich_progress
 from grader.report import render
 from grader.tasks import load_task
+from grader.tasks.schema import Task
 
 
-def _face_identity(out: Console):
+@dataclass
+class Demo:
+    """A bundled example: what to grade, how, and which models are random stand-ins (none: the scores are real)."""
+
+    task: Task
+    submission: Path
+    data: Path
+    options: GradeOptions
+    stand_ins: list[str] = field(default_factory=list)
+    intro: str = ""
+
+
+def _face_identity(out: Console) -> Demo:
     from grader.testing.faces import build_face_identity
 
     work = cache_dir() / "demo" / "face-identity"
     training, generated = build_face_identity(work)
-    out.print(
+    intro = (
         "[bold]Demo: face identity with real models[/] (dlib ResNet embeddings, CenterFace detection; both ship "
         f"on PyPI).\nTraining photos: {training}\nGenerated images: {generated} - six variants of the same "
-        "person, one photo of another person (other_person.png), one image with no face (no_face.png).",
-        highlight=False,
+        "person, one photo of another person (other_person.png), one image with no face (no_face.png)."
     )
-    return load_task("face-identity"), generated, training, GradeOptions(tier="same-person")
+    return Demo(load_task("face-identity"), generated, training, GradeOptions(tier="same-person"), intro=intro)
 
 
-def _ml2025(out: Console):
+def _test_models(task: Task, options: GradeOptions) -> tuple[GradeOptions, list[str]]:
+    """``options`` pointing at the task's tiny test models (built once into the cache), and what they stand for."""
     from grader.testing.tiny_models import build_tiny_models
 
-    task = load_task("ml2025-hw10")
     models = cache_dir() / "test-models"
-    out.print(
-        "[bold magenta]Demo on test models:[/] tiny random-weight stand-ins for "
-        f"{', '.join(e.model for e in task.encoders())}, built in {models}.\n"
-        "Real grading needs the real models (see `grader models --task ml2025-hw10`). "
-        "These scores carry no meaning.",
-        highlight=False,
-    )
-    build_tiny_models(models, [e.model for e in task.encoders()])
+    hub = sorted({e.model for e in task.encoders() if ENCODERS.get(e.kind).hub_model})
+    if not hub:
+        return options, []
+    build_tiny_models(models, hub)
+    return replace(options, models_dir=models), [f"{', '.join(hub)} (tiny random weights, in {models})"]
+
+
+def _ml2025(out: Console) -> Demo:
+    task = load_task("ml2025-hw10")
     fixture = fixtures_dir() / "ml2025-hw10"
-    return task, fixture / "submission", fixture / "data", GradeOptions(models_dir=models)
+    options, stand_ins = _test_models(task, GradeOptions())
+    return Demo(task, fixture / "submission", fixture / "data", options, stand_ins)
 
 
-DEMOS = {"face-identity": _face_identity, "ml2025-hw10": _ml2025}
+def _course(name: str) -> Callable[[Console], Demo]:
+    """The demo of a task on its course fixture: the course's own file and folder names, tiny images."""
+
+    def demo(out: Console) -> Demo:
+        from grader.testing.courses import OFFLINE_FACES, SHIPPED, build_test_classifiers
+
+        task = load_task(name)
+        submission, data = SHIPPED[name]
+        root = fixtures_dir() / "courses" / name
+        options, stand_ins = _test_models(task, GradeOptions())
+        if any(e.kind == "deepface" for e in task.encoders()):  # the course's face weights are not on PyPI
+            faces = OFFLINE_FACES
+            options = replace(options, face_model=faces["face_model"], face_detector=faces["face_detector"])
+        if any(e.kind == "classifier" for e in task.encoders()):
+            classifiers = build_test_classifiers(cache_dir() / "test-models" / "classifiers")
+            options = replace(options, classifiers=classifiers)
+            stand_ins.append(f"the digit classifiers (random LeNet-5 weights, in {classifiers['mnistm'].parent})")
+        intro = f"[bold]Demo: {task.title}[/] on its course example ({root})."
+        if not stand_ins:
+            intro += " This task reads pixels only, with no model: its scores are real."
+        return Demo(task, root / submission, root / data, options, stand_ins, intro)
+
+    return demo
+
+
+def demos() -> dict[str, Callable[[Console], Demo]]:
+    """Every demo by task name: the face example, ml2025-hw10's synthetic submission, each course fixture."""
+    from grader.testing.courses import SHIPPED
+
+    found: dict[str, Callable[[Console], Demo]] = {"face-identity": _face_identity, "ml2025-hw10": _ml2025}
+    for name in SHIPPED:
+        found.setdefault(name, _course(name))
+    return found
 
 
 def run_demo(name: str, out: Console, err: Console, html: Path | None = None) -> ExitCode:
-    if name not in DEMOS:
-        raise UsageError(f"no demo for {name!r}; demos: {', '.join(DEMOS)}")
-    task, submission, data, options = DEMOS[name](out)
+    available = demos()
+    if name not in available:
+        raise UsageError(f"no demo for {name!r}; demos: {', '.join(available)}")
+    demo = available[name](out)
+    if demo.intro:
+        out.print(demo.intro, highlight=False)
+    if demo.stand_ins:
+        out.print(
+            f"[bold magenta]Demo on test models:[/] stand-ins for {'; '.join(demo.stand_ins)}. These scores carry "
+            f"no meaning: real grading needs the real models (see `grader models --task {demo.task.name}`).",
+            highlight=False,
+        )
+    if demo.options.face_model:
+        out.print(
+            f"[dim]Faces by {demo.options.face_model} + {demo.options.face_detector}, real models from PyPI, in place "
+            "of the course's (which do not ship there).[/]",
+            highlight=False,
+        )
     with rich_progress(err) as progress:
-        result = grade(task, submission, data, options, progress, Resources(EmbeddingCache()))
+        result = grade(demo.task, demo.submission, demo.data, demo.options, progress, Resources(EmbeddingCache()))
     render(result, out, per_image=True)
     if html is not None:
         from grader.report.html import write_html
 
-        write_html(result, html, submission)
+        write_html(result, html, demo.submission)
         out.print(f"[dim]HTML report written to {html} (open it in a browser)[/]", highlight=False)
-    if result.uses_test_models:
+    if demo.stand_ins:
         out.print(
             f"[dim]`grader check` would exit {int(result.exit_code)} on this result; the demo exits 0 because the "
             "verdict of random models means nothing.[/]",

@@ -40,3 +40,20 @@ def configure(quiet: bool = False, verbose: bool = False) -> None:
         os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def quiet_loading_bars() -> None:
+    """The loading bars of diffusers and transformers, off unless --verbose. diffusers reads no environment switch
+    for its bars, and transformers reads HF_HUB_DISABLE_PROGRESS_BARS only when imported: set both here, once they
+    are imported (called where a pipeline is loaded)."""
+    import sys
+
+    for name in ("diffusers.utils.logging", "transformers.utils.logging"):
+        library = sys.modules.get(name)
+        if library is None:
+            continue
+        if VERBOSE:
+            library.enable_progress_bar()
+        else:
+            library.set_verbosity_error()
+            library.disable_progress_bar()

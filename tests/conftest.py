@@ -57,12 +57,7 @@ def decodes() -> Iterator[Counter]:
 @pytest.fixture(scope="session")
 def classifiers(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """``--classifier`` options for dlcv2024-hw2-p1: a LeNet-5 state dict and a TorchScript one, seeded."""
-    import torch
+    from grader.testing.courses import build_test_classifiers
 
-    from grader.encoders.classifier import LeNet
-
-    folder = tmp_path_factory.mktemp("classifiers")
-    torch.manual_seed(0)
-    torch.save({"state_dict": LeNet().state_dict()}, folder / "Classifier.pth")
-    torch.jit.script(LeNet().eval()).save(str(folder / "svhn.pt"))
-    return ["--classifier", f"mnistm={folder / 'Classifier.pth'}", "--classifier", f"svhn={folder / 'svhn.pt'}"]
+    paths = build_test_classifiers(tmp_path_factory.mktemp("classifiers"))
+    return [a for subject, path in paths.items() for a in ("--classifier", f"{subject}={path}")]

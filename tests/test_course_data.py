@@ -22,25 +22,19 @@ from grader.report.json_schema import report_schema
 from grader.submission import scan
 from grader.submission.dreambench import parse_prompts_and_classes
 from grader.tasks import load_task
-from grader.testing.courses import BUILDERS, build_course_fixtures
+from grader.testing.courses import BUILDERS, OFFLINE_FACES, build_course_fixtures
+from grader.testing.courses import SHIPPED as COURSE_FOLDERS
 
 # Their outcome depends on transformers (its models, processors or tokenizers): also run on 4.x.
 pytestmark = pytest.mark.transformers
 
 COURSES = fixtures_dir() / "courses"
-DLIB = ["--face-model", "Dlib", "--face-detector", "centerface"]
+DLIB = ["--face-model", OFFLINE_FACES["face_model"], "--face-detector", OFFLINE_FACES["face_detector"]]
 
 # task -> (submission, the data folder the course names, extra arguments); paths inside fixtures/courses/<task>.
 SHIPPED = {
-    "ml2025-hw10": ("results", "data", []),
-    "genai2024-hw10": ("inference", "Datasets", DLIB),
-    "dlcv2024-hw2-p3": ("output", "hw2_data/textual_inversion", []),
-    "dreambench": ("results", "dataset", []),
-    "dlcv2024-clip-zeroshot": ("hw2_data/clip_zeroshot/val", "hw2_data/clip_zeroshot", []),
-    "dlcv2024-hw2-p1": ("output", "output", []),
-    "dlcv2024-hw2-p2": ("output", "hw2_data/face", []),
-    "customconcept101": ("results", "customconcept101", []),
-    "dreambench-plus": ("results", "data", []),
+    task: (submission, data, DLIB if task == "genai2024-hw10" else [])
+    for task, (submission, data) in COURSE_FOLDERS.items()
 }
 
 

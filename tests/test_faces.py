@@ -216,7 +216,21 @@ def test_demo_grades_the_face_example_with_real_models():
     assert "PASS" in res.output and "TEST MODELS" not in res.output
 
 
-def test_demo_on_test_models_says_so():
-    res = CliRunner().invoke(app, ["demo", "--task", "ml2025-hw10"])
+@pytest.fixture(scope="module")
+def demo_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("demo-cache")  # the test models are built once for every task's demo
+
+
+@pytest.mark.parametrize("task", sorted(set(available_tasks()) - {"face-identity"}))
+def test_every_task_has_a_demo_that_says_when_its_models_are_test_models(task, demo_cache, monkeypatch):
+    monkeypatch.setenv("T2I_GRADER_CACHE", str(demo_cache))
+    res = CliRunner().invoke(app, ["demo", "--task", task], env={"COLUMNS": "160"})
     assert res.exit_code == 0, res.output
-    assert "TEST MODELS" in res.output and "carry no meaning" in res.output
+    assert "INCOMPLETE" not in res.output and "internal error" not in res.output
+    text = " ".join(res.output.split())
+    if task == "dlcv2024-hw2-p2":  # pixels only: real scores, no banner
+        assert "its scores are real" in text and "Demo on test models" not in text
+        return
+    assert "Demo on test models" in text and "carry no meaning" in text and "`grader check` would exit" in text
+    if task != "dlcv2024-hw2-p1":  # random classifiers are the user's kind of model, not a hub test model
+        assert "TEST MODELS" in res.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,3 +61,12 @@ def test_committed_fixture_matches_its_builder(tmp_path):
 def test_tiny_models_take_a_string_path(tmp_path):
     folder = build_tiny_models(str(tmp_path / "models"), ["facebook/dino-vits16"])
     assert (folder / "facebook" / "dino-vits16" / "config.json").is_file()
+
+
+def test_tiny_models_build_from_the_command_line(tmp_path, capsys):
+    from grader.testing.tiny_models import main
+
+    main([str(tmp_path / "models"), "facebook/dino-vits16"])
+    (printed,) = capsys.readouterr().out.splitlines()
+    assert Path(printed) == tmp_path / "models" / "facebook" / "dino-vits16"
+    assert (Path(printed) / "config.json").is_file()

@@ -65,8 +65,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def _common(
+def global_flags(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -75,10 +74,13 @@ def _common(
         bool, typer.Option("--verbose", "-v", help="Also show library warnings and progress output, and tracebacks.")
     ] = False,
 ) -> None:
-    """Grade personalized text-to-image submissions exactly as the courses do."""
+    """How loud a command is (``grader`` and ``generate`` alike): library output is hidden unless --verbose."""
     from grader.logs import configure
 
     configure(quiet=quiet, verbose=verbose)
+
+
+app.callback()(global_flags)
 
 
 ModelsOption = Annotated[

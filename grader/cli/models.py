@@ -51,7 +51,11 @@ def models_command(
 @app.command()
 def demo(
     task: Annotated[
-        str, typer.Option(help="face-identity: real offline face models; ml2025-hw10: tiny test models.")
+        str,
+        typer.Option(
+            help="Any task (see `grader tasks`): face-identity grades with real offline face models, every other "
+            "task its course example on tiny test models."
+        ),
     ] = "face-identity",
     html_path: HtmlOption = None,
 ) -> None:

@@ -242,6 +242,37 @@ BUILDERS: dict[str, Callable[[Path, np.random.Generator], None]] = {
 }
 
 
+# task -> (its submission, the data folder the course names), inside fixtures/courses/<task>.
+SHIPPED: dict[str, tuple[str, str]] = {
+    "ml2025-hw10": ("results", "data"),
+    "genai2024-hw10": ("inference", "Datasets"),
+    "dlcv2024-hw2-p3": ("output", "hw2_data/textual_inversion"),
+    "dreambench": ("results", "dataset"),
+    "dlcv2024-clip-zeroshot": ("hw2_data/clip_zeroshot/val", "hw2_data/clip_zeroshot"),
+    "dlcv2024-hw2-p1": ("output", "output"),
+    "dlcv2024-hw2-p2": ("output", "hw2_data/face"),
+    "customconcept101": ("results", "customconcept101"),
+    "dreambench-plus": ("results", "data"),
+}
+# Offline stand-ins for the course's face models (GhostFaceNet and SSD do not ship on PyPI): real ones that do.
+OFFLINE_FACES = {"face_model": "Dlib", "face_detector": "centerface"}
+
+
+def build_test_classifiers(folder: Path) -> dict[str, Path]:
+    """Seeded random LeNet-5 digit classifiers for dlcv2024-hw2-p1, one per subject: a state dict for mnistm and
+    a TorchScript file for svhn (the two forms the grader reads)."""
+    import torch
+
+    from grader.encoders.classifier import LeNet
+
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    paths = {"mnistm": folder / "Classifier.pth", "svhn": folder / "svhn.pt"}
+    torch.save({"state_dict": LeNet().state_dict()}, paths["mnistm"])
+    torch.jit.script(LeNet().eval()).save(str(paths["svhn"]))
+    return paths
+
+
 def build_course_fixtures(root: Path) -> Path:
     """Write ``root/<task>/`` for every task with a shipped layout; returns ``root``."""
     for seed, (task, build) in enumerate(BUILDERS.items()):

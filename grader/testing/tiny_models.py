@@ -189,3 +189,21 @@ def build_tiny_models(
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
     return models_dir
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m grader.testing.tiny_models DIR [MODEL_ID ...]``: build tiny stand-ins (all known ones by default)
+    for ``grader check --models DIR``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m grader.testing.tiny_models", description=main.__doc__)
+    parser.add_argument("folder", type=Path, help="the --models folder to write (DIR/<org>/<name>)")
+    parser.add_argument("models", nargs="*", help=f"model ids (default: all of {', '.join(BUILDERS)})")
+    args = parser.parse_args(argv)
+    folder = build_tiny_models(args.folder, args.models or None)
+    for model_id in args.models or list(BUILDERS):
+        print(folder / model_id)
+
+
+if __name__ == "__main__":
+    main()
