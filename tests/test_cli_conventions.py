@@ -182,3 +182,14 @@ def test_a_missing_model_error_names_every_missing_model(tmp_path):
     res = CliRunner().invoke(app, [*args, "--models", str(tmp_path / "none")])
     assert res.exit_code == 3
     assert "facebook/dinov2-large" in res.output and "openai/clip-vit-large-patch14-336" in res.output
+
+
+@pytest.mark.parametrize("which", ["grader", "generate"])
+def test_a_usage_error_is_one_error_line_like_every_other_error(which):
+    from generators.cli import app as generate_app
+
+    group, args = (app, ["check", "x"]) if which == "grader" else (generate_app, ["run", "--task", "x"])
+    res = CliRunner().invoke(group, args, env={"COLUMNS": "120"})
+    assert res.exit_code == 2
+    assert "error: Missing option" in res.output and "Error" not in res.output and "╭" not in res.output
+    assert "--help' for help." in res.output

@@ -1,9 +1,12 @@
-"""Help that reads at any width: on a narrow console the plain layout (rich's option table would cut option names
-and choices), and value names where a type tag would say nothing (no ``<bool>`` on a flag)."""
+"""Help and usage errors that read at any width: on a narrow console the plain help layout (rich's option table
+would cut option names and choices), value names where a type tag would say nothing (no ``<bool>`` on a flag),
+and a usage error as one ``error:`` line like every other error (not a boxed ``Error``)."""
 
 from __future__ import annotations
 
 import shutil
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -44,8 +47,48 @@ def tidy(command: Any, ctx: Any) -> Any:
     return command
 
 
+def usage_error(exc: Any) -> None:
+    """A usage error as the grader prints errors: the usage line, where help is, and one ``error:`` line."""
+    from rich.console import Console
+
+    from grader.display import shown
+
+    console = Console(stderr=True)
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        console.print(ctx.get_usage(), highlight=False, markup=False)
+        console.print(f"Try '{ctx.command_path} --help' for help.", style="dim", highlight=False, markup=False)
+    console.print(f"[bold red]error:[/] {shown(exc.format_message())}", highlight=False, soft_wrap=True)
+
+
 class ReadableHelpGroup(typer.core.TyperGroup):
-    """A command group whose help, and its commands' help, reads at any width."""
+    """A command group whose help, and its commands' help, reads at any width, and whose usage errors are one
+    line."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except typer.core._click.exceptions.ClickException as exc:  # typer's own click: usage errors
+            if exc.__class__.__name__ == "NoArgsIsHelpError":  # no arguments: the help (rich has printed it already)
+                if exc.format_message():
+                    print(exc.format_message())
+                sys.exit(exc.exit_code)
+            usage_error(exc)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print("Aborted.", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
