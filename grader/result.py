@@ -307,6 +307,7 @@ class GradeResult:
             "subjects": [subject_dict(s) for s in self.subjects],
             "images": [asdict(i) for i in self.images],
             "problems": [asdict(p) for p in self.problems],
+            "all_problems": [asdict(p) for p in self.all_problems],  # the grade's and every subject's, as counted
             "models": [asdict(m) for m in self.models],
             "settings": self.settings,
             "versions": self.versions,

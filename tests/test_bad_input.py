@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -110,6 +111,10 @@ def test_incomplete_submission_exits_2_and_still_reports(ml2025, tiny_models, tm
     assert "INCOMPLETE" in res.output and "subject folder missing" in res.output
     report = json.loads(out.read_text())
     assert report["verdict"] == "INCOMPLETE" and len(report["images"]) == 75
+    # the JSON lists every problem the console counts, the subjects' included
+    counted = int(re.search(r"Problems \((\d+)\)", res.output).group(1))
+    assert len(report["all_problems"]) == counted >= 1 and report["problems"] == []
+    assert report["all_problems"][0]["message"].startswith("subject folder missing")
 
 
 def test_zip_submission_inside_results_folder(ml2025, tiny_models, tmp_path):

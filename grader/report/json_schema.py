@@ -21,6 +21,7 @@ _DERIVED: dict[str, dict[str, Any]] = {
         "verdict": _VERDICT,
         "exit_code": {"type": "integer", "minimum": 0, "maximum": 4},
         "uses_test_models": {"type": "boolean"},
+        "all_problems": {"type": "array", "items": {"$ref": "#/$defs/Problem"}},
     },
     "SubjectResult": {"verdict": _VERDICT},
     "MetricResult": {
