@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import torch
 import transformers
 from PIL import Image
+from rich.console import Console
 from sklearn.metrics import accuracy_score
 from typer.testing import CliRunner
 
@@ -18,6 +20,7 @@ from grader.encoders.classifier import LeNet
 from grader.encoders.preprocess import resize_crop
 from grader.grading import GradeOptions, grade
 from grader.metrics.classification import classification_summary
+from grader.report import render
 from grader.result import Verdict
 from grader.tasks import available_tasks, load_task
 from grader.testing.dlcv import build_ddim, build_digits, build_dreambench, build_textual_inversion, build_zero_shot
@@ -117,6 +120,11 @@ def test_zero_shot_accuracy_equals_sklearn(tmp_path, tiny_models):
     assert result.extras["accuracy:val"]["accuracy"] == pytest.approx(expected)
     assert [i.details["predicted"] for i in result.images] == predicted
     assert result.verdict is Verdict.SCORED and result.exit_code == 0
+    console = Console(width=100, record=True, color_system=None)
+    render(result, console)
+    per_class = console.export_text().split("accuracy %", 2)[2]
+    for i in ids:  # each class by its id and its name
+        assert re.search(rf"│ {i} {re.escape(names[i])} +│", per_class), per_class
 
 
 def test_classification_summary_on_a_hand_built_case():
@@ -125,6 +133,7 @@ def test_classification_summary_on_a_hand_built_case():
     )
     assert summary["accuracy"] == 75.0
     assert summary["per_class_accuracy"] == {"0": 50.0, "1": 100.0}
+    assert summary["label_names"] == {"0": "cat", "1": "dog"}
     assert summary["confusion_matrix"] == [[1, 1], [0, 2]]
     assert summary["worst"][0] == {"file": "b", "label": "cat", "predicted": "dog", "p_true": 0.2}
 

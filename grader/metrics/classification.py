@@ -46,6 +46,7 @@ def classification_summary(
     return {
         "accuracy": float(accuracy_score(true, predicted)) * 100,
         "labels": labels,
+        "label_names": {label: names[label] for label in labels if label in names},  # ids shown with their names
         "per_class_accuracy": per_class,
         "confusion_matrix": matrix.tolist(),
         "best": [case(int(i)) for i in order[::-1][:cases]],

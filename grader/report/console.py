@@ -145,8 +145,9 @@ def classification_tables(result: GradeResult) -> list[Table]:
         table = Table(title=shown(f"{subject}: accuracy {summary['accuracy']:.2f} % ({metric})"), title_justify="left")
         for column in ("class", "accuracy %"):
             table.add_column(column, justify="left" if column == "class" else "right")
+        names = summary.get("label_names", {})
         for label, accuracy in summary["per_class_accuracy"].items():
-            table.add_row(shown(label), _fmt(accuracy))
+            table.add_row(shown(f"{label} {names[label]}" if label in names else label), _fmt(accuracy))
         tables.append(table)
         cases = Table(title=shown(f"{subject}: most and least confident cases"), title_justify="left")
         for column in ("", "file", "label", "predicted", "p(label)"):
