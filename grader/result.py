@@ -196,6 +196,7 @@ class GradeResult:
     points_probability: dict[str, float] | None = None  # points -> share of bootstrap resamples giving them
     overall: dict[str, float] = field(default_factory=dict)  # metric -> mean over subjects, where the task asks
     published: dict[str, dict[str, float]] = field(default_factory=dict)  # reference rows, not measured here
+    coverage: dict[str, Any] = field(default_factory=dict)  # of the task's benchmark: subjects, images, partial
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. classification summaries
     comparability: dict[str, dict] = field(default_factory=dict)  # metric -> encoder, scale, template, ...
     created_at: str = ""  # UTC, ISO 8601
@@ -210,6 +211,13 @@ class GradeResult:
     def all_problems(self) -> list[Problem]:
         """The grade's problems, then each subject's."""
         return self.problems + [p for s in self.subjects for p in s.problems]
+
+    @property
+    def overall_label(self) -> str:
+        """The overall row's name in every view; a partial run of a benchmark says how partial."""
+        if not self.coverage.get("partial"):
+            return "overall (mean)"
+        return f"overall (mean, partial: {self.coverage['subjects']}/{self.coverage['benchmark_subjects']} subjects)"
 
     @property
     def uses_test_models(self) -> bool:
@@ -317,6 +325,7 @@ class GradeResult:
             "points_probability": self.points_probability,
             "overall": self.overall,
             "published": self.published,
+            "coverage": self.coverage,
             "extras": self.extras,
             "comparability": self.comparability,
         }

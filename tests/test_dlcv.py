@@ -272,7 +272,30 @@ def test_dreambench_end_to_end_with_published_rows(tmp_path, tiny_models):
     assert report["overall"]["dino"] == pytest.approx(np.mean(means))
     assert report["published"]["DreamBooth, Stable Diffusion [DreamBooth]"]["dino"] == 66.8
     assert report["published"]["Custom Diffusion [Subject-Diffusion, Tab. 1]"]["clip_i"] == 79.0
-    assert "overall (mean)" in res.output and "published" in res.output and "Textual Inversion" in res.output
+    assert "published" in res.output and "Textual Inversion" in res.output
+    # a partial run says how partial, beside rows measured on the whole benchmark
+    images = len(report["images"])
+    assert report["coverage"] == {
+        "subjects": 2,
+        "benchmark_subjects": 30,
+        "prompts": len({(i["subject"], i["details"]["text"]) for i in report["images"]}),
+        "images": images,
+        "benchmark_images": 3000,
+        "partial": True,
+    }
+    assert "overall (mean, partial: 2/30 subjects)" in res.output
+    (note,) = [n for n in report["notes"] if n.startswith("partial run:")]
+    assert f"2 of the benchmark's 30 subjects, {images} images of its 3000" in note and "published rows" in note
+
+
+def test_a_notebook_shows_the_overall_and_published_rows_and_the_notes(tmp_path, tiny_models):
+    import grader
+
+    data, generated = build_dreambench(tmp_path / "db")
+    result = grader.grade(generated, "dreambench", data, models=tiny_models, cache=False)
+    page = result._repr_html_()
+    assert "overall (mean, partial: 2/30 subjects)" in page
+    assert "DreamBooth, Stable Diffusion [DreamBooth] (published)" in page and "partial run:" in page
 
 
 def test_models_command_for_tasks_without_hub_models():

@@ -68,6 +68,8 @@ def grade(
     notes += provenance.grade_notes(run, options, subjects)
     notes += provenance.group_notes(run.task, subjects, {s.subject: s.fields for s in inputs.subjects})
     notes += [f"assumed: {a}" for a in run.declared.assumptions]  # where the course's material is silent
+    covered = provenance.coverage(run.task, subjects, rows)
+    notes += provenance.coverage_note(covered, bool(run.task.published))
     points = course_points(run.declared, subjects)
     tier_points = [t.points for t in run.declared.tiers.values() if t.points is not None]
     return GradeResult(
@@ -89,5 +91,6 @@ def grade(
         max_points=max(tier_points) if tier_points else None,
         overall=provenance.overall(run.task, subjects),
         published=run.task.published,
+        coverage=covered,
         extras=provenance.extras(run.task, rows),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,6 +109,40 @@ def grade_notes(run: RunningTask, options: GradeOptions, subjects: list[SubjectR
             f"{'has' if len(labels) == 1 else 'have'} no line here; {UNCALIBRATED_RULE}"
         )
     return notes
+
+
+def coverage(task: Task, subjects: list[SubjectResult], rows: list[ImageScore]) -> dict[str, Any]:
+    """How much of the task's published benchmark this grade covers (subjects, prompts, images) and whether it is
+    partial; empty for tasks without a benchmark size."""
+    if task.benchmark is None:
+        return {}
+    graded = [s for s in subjects if s.n_images]
+    prompts = {(i.subject, i.details["text"]) for i in rows if "text" in i.details}
+    full = task.benchmark
+    partial = len(graded) < full.subjects or (full.images is not None and len(rows) < full.images)
+    return {
+        "subjects": len(graded),
+        "benchmark_subjects": full.subjects,
+        "prompts": len(prompts) or None,
+        "images": len(rows),
+        "benchmark_images": full.images,
+        "partial": partial,
+    }
+
+
+def coverage_note(found: dict[str, Any], published: bool) -> list[str]:
+    """The note of a partial run: what it covers, and that the published rows cover the whole benchmark."""
+    if not found.get("partial"):
+        return []
+    images = f"{found['images']} images" + (
+        f" of its {found['benchmark_images']}" if found["benchmark_images"] is not None else ""
+    )
+    prompts = f" ({found['prompts']} subject-prompt pairs)" if found["prompts"] else ""
+    rows = "; the published rows are over the whole benchmark, not comparable one to one" if published else ""
+    return [
+        f"partial run: {found['subjects']} of the benchmark's {found['benchmark_subjects']} subjects, {images}"
+        f"{prompts}; the overall row averages these only{rows}"
+    ]
 
 
 def overall(task: Task, subjects: list[SubjectResult]) -> dict[str, float]:

@@ -46,7 +46,7 @@ def classification_summary(
     return {
         "accuracy": float(accuracy_score(true, predicted)) * 100,
         "labels": labels,
-        "label_names": {label: names[label] for label in labels if label in names},  # ids shown with their names
+        "label_names": {label: names[label] for label in labels if names.get(label, label) != label},  # id -> name
         "per_class_accuracy": per_class,
         "confusion_matrix": matrix.tolist(),
         "best": [case(int(i)) for i in order[::-1][:cases]],

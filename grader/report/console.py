@@ -125,7 +125,7 @@ def _subjects_table(result: GradeResult, compact: bool) -> Table:
     tail = ["", *([""] if chances else [])]
     names = list(first.metrics) if first else []
     if result.overall:
-        cells = ["[bold]overall (mean)[/]", ""][:lead]
+        cells = [f"[bold]{result.overall_label}[/]", ""][:lead]
         for name in names:
             cells += [_fmt(result.overall.get(name), digits=_digits(result, name)), *blanks]
         table.add_row(*cells, *tail, end_section=not result.published)

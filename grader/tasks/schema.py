@@ -113,6 +113,14 @@ class Gate(Strict):
         ]
 
 
+class Benchmark(Strict):
+    """The size of the published benchmark a task's published rows were measured on: a grade of fewer subjects or
+    images is marked partial beside them."""
+
+    subjects: int = Field(gt=0, description="Subjects of the full benchmark.")
+    images: int | None = Field(default=None, gt=0, description="Generated images of a full run, when fixed.")
+
+
 class Tier(Strict):
     description: str = ""
     from_data: bool = Field(default=False, description="Thresholds come with the data (e.g. input.json baselines).")
@@ -162,6 +170,9 @@ class Task(Strict):
     tiers: dict[str, Tier] = Field(default_factory=dict)
     published: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="Published results (method -> metric -> value), shown beside the user's."
+    )
+    benchmark: Benchmark | None = Field(
+        default=None, description="The full benchmark's size, when published rows belong to it: partial runs say so."
     )
     provenance: list[str] = Field(default_factory=list)
     assumptions: list[str] = Field(
