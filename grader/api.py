@@ -6,6 +6,7 @@ the same grading options as ``grader check`` and ``grader batch``, built the sam
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,10 +59,13 @@ def grade(
     baseline: str | None = None,
     *,
     cache: bool | PathLike = True,
+    progress: bool = True,
     **options: Unpack[GradingKeywords],
 ) -> GradeResult:
     """Grade ``submission`` (a folder or a .zip) for ``task`` (a name, a task file or a Task) against the
     ``baseline`` tier (default: the task's first). ``cache``: True for the user cache, False for none, or a folder.
+    ``progress``: bars while images are encoded, where someone watches (a terminal; in a notebook rich's bars with
+    ipywidgets, else plain lines); never in a pipe or a log.
     The grading options are those of ``grader check`` (``grader.grading.options.GradingKeywords``): ``models``,
     ``thresholds``, ``text_template``, ``face_model``, ``face_detector``, ``classifiers``, ``dtype`` (fp32, the
     courses', or bf16), ``strict_copies``, ``gate`` (a file from ``grader calibrate``), and ``device`` (e.g.
@@ -78,12 +82,23 @@ def grade(
     """
     from grader.grading import Resources
     from grader.grading import grade as run
+    from grader.logs import hide_library_bars
+    from grader.progress import SilentProgress, notebook_progress
 
     spec = _task(task)
-    graded = run(
-        spec, Path(submission), Path(data), _options(spec, baseline, options), resources=Resources.with_cache(cache)
-    )
+    chosen = _options(spec, baseline, options)
+    hide_library_bars()  # transformers' and the hub's own bars (tqdm's "IProgress not found" in notebooks)
+    with notebook_progress() if progress else contextlib.nullcontext(SilentProgress()) as reporter:
+        graded = run(spec, Path(submission), Path(data), chosen, reporter, Resources.with_cache(cache))
+    graded.command = _call("grade", submission, spec.name, data, baseline, dict(options))
     return NotebookResult.of(graded)
+
+
+def _call(function: str, submission: PathLike, task: str, data: PathLike, baseline: str | None, options: dict) -> str:
+    """The call that made a result, as its report's ``command``: what to run again to get it."""
+    given = {"baseline": baseline, **options} if baseline else dict(options)
+    keywords = "".join(f", {k}={v!r}" for k, v in given.items())
+    return f"grader.{function}({str(submission)!r}, {task!r}, {str(data)!r}{keywords})"
 
 
 def grade_class(

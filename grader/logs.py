@@ -42,6 +42,14 @@ def configure(quiet: bool = False, verbose: bool = False) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def hide_library_bars() -> None:
+    """The hub's and transformers' tqdm bars off (in a notebook, tqdm's widget warns without ipywidgets), for the
+    Python API, which leaves logging alone otherwise; --verbose's choice stands."""
+    if not VERBOSE:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        quiet_loading_bars()
+
+
 def quiet_loading_bars() -> None:
     """The loading bars of diffusers and transformers, off unless --verbose. diffusers reads no environment switch
     for its bars, and transformers reads HF_HUB_DISABLE_PROGRESS_BARS only when imported: set both here, once they
@@ -57,3 +65,6 @@ def quiet_loading_bars() -> None:
         else:
             library.set_verbosity_error()
             library.disable_progress_bar()
+    hub = sys.modules.get("huggingface_hub.utils")
+    if hub is not None:
+        hub.enable_progress_bars() if VERBOSE else hub.disable_progress_bars()

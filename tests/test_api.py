@@ -45,9 +45,38 @@ def test_result_views(tiny_models, tmp_path):
     assert "\n" not in text and text.startswith("GradeResult(task='ml2025-hw10', tier='boss', verdict=FAIL")
     page = result._repr_html_()
     assert "<table>" in page and "object-6" in page and "test models" in page
-    assert json.loads(result.to_json())["task"] == "ml2025-hw10"
+    report = json.loads(result.to_json())
+    assert report["task"] == "ml2025-hw10"
+    # the report names the call that made it, as a CLI report names its command line
+    assert report["command"].startswith(f"grader.grade({str(fixture / 'submission')!r}, 'ml2025-hw10', ")
+    assert f"models={tiny_models!r}" in report["command"]
     assert list(result.to_pandas().columns[:4]) == ["subject", "file", "dino", "clip_t"]
     assert (tmp_path / "cache" / "embeddings.sqlite").is_file()
+
+
+def test_a_notebook_without_ipywidgets_gets_progress_as_lines(tiny_models, tmp_path, monkeypatch):
+    import importlib.util
+    import io
+
+    from rich.console import Console
+
+    from grader.progress import LineProgress, RichProgress, SilentProgress, notebook_progress
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ipywidgets" else real(name, *a))
+    notebook = Console(force_jupyter=True, width=100, record=True)
+    with notebook_progress(notebook) as reporter:
+        assert isinstance(reporter, LineProgress)
+        fixture = fixtures_dir() / "ml2025-hw10"
+        options = GradeOptions(models_dir=tiny_models)
+        run_grade(load_task("ml2025-hw10"), fixture / "submission", fixture / "data", options, reporter)
+    lines = notebook.export_text().splitlines()
+    assert any(line.startswith("DINO (facebook/dinov2-large): 96 to do") for line in lines), lines
+    assert any(line.startswith("DINO (facebook/dinov2-large): 96/96 (") for line in lines), lines
+    with notebook_progress(Console(file=io.StringIO(), force_terminal=True)) as reporter:
+        assert isinstance(reporter, RichProgress)  # a terminal: live bars
+    with notebook_progress(Console(file=io.StringIO())) as reporter:
+        assert isinstance(reporter, SilentProgress)  # a pipe or a log: nothing
 
 
 def test_import_grader_is_light():
