@@ -81,12 +81,13 @@ def notebook_progress(console: Console | None = None) -> Iterator[ProgressReport
 
 
 @contextmanager
-def rich_progress(console: Console, quiet: bool = False) -> Iterator[ProgressReporter]:
-    """Bars on ``console``; none with ``quiet`` (``--quiet`` prints the verdict line alone)."""
+def rich_progress(console: Console, quiet: bool = False, transient: bool = False) -> Iterator[ProgressReporter]:
+    """Bars on ``console``; none with ``quiet`` (``--quiet`` prints the verdict line alone); ``transient`` bars are
+    cleared when done."""
     if quiet:
         yield SilentProgress()
         return
-    with Progress(*_COLUMNS, console=console, transient=False) as progress:
+    with Progress(*_COLUMNS, console=console, transient=transient) as progress:
         yield RichProgress(progress)
 
 

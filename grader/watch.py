@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from rich.console import Console
@@ -19,6 +20,7 @@ from grader.errors import GraderError
 from grader.grading import GradeOptions, Resources, grade
 from grader.progress import ProgressReporter, SilentProgress
 from grader.report import render
+from grader.report.console import digits, verdict_sentence
 from grader.result import GradeResult
 from grader.specs import FileRule
 from grader.tasks.schema import Task
@@ -34,41 +36,67 @@ def _same(a: dict[str, float] | None, b: dict[str, float]) -> bool:
 
 
 def describe_changes(before: GradeResult, after: GradeResult) -> list[str]:
-    """What a re-grade changed, in lines a person reads: images re-scored, means moved, lines crossed."""
+    """What a re-grade changed, in lines a person reads: images re-scored (with their subject and any flag, e.g. a
+    copied reference), means moved, lines crossed, and the verdict with why it changed. Numbers are written with
+    the decimals of the console report."""
     lines = []
     old, new = _scores(before), _scores(after)
     labels = {name: m.label for s in after.subjects for name, m in s.metrics.items()}
+    flags = {(i.subject, i.file): i.flags for i in after.images}
     problems = {p.file: p.message for p in after.all_problems if p.severity == "error"}
+
+    def number(metric: str, value: float, signed: bool = False) -> str:
+        return f"{value:{'+' if signed else ''}.{digits(after, metric)}f}"
+
     for key in sorted(set(old) | set(new)):
+        name = _image_name(*key)
         if key not in new:
             why = next((m for f, m in problems.items() if f == key[1] or f.endswith(f"/{key[1]}")), "")
-            lines.append(f"{key[1]}: left out ({why})" if why else f"{key[1]}: gone")
+            lines.append(f"{name}: left out ({why})" if why else f"{name}: gone")
         elif not _same(old.get(key), new[key]):
-            scores = ", ".join(f"{labels.get(name, name)} {value:.2f}" for name, value in new[key].items())
-            lines.append(f"{key[1]}: re-scored ({scores})" if key in old else f"{key[1]}: new ({scores})")
+            scores = ", ".join(f"{labels.get(m, m)} {number(m, v)}" for m, v in new[key].items())
+            flagged = f" - {', '.join(flags[key])}" if flags.get(key) else ""
+            lines.append(f"{name}: {'re-scored' if key in old else 'new'} ({scores}){flagged}")
     previous = {s.subject: s for s in before.subjects}
     for subject in after.subjects:
         was = previous.get(subject.subject)
-        for name, m in subject.metrics.items():
-            p = was.metrics.get(name) if was else None
+        for metric, m in subject.metrics.items():
+            p = was.metrics.get(metric) if was else None
             if p is not None and p.value == m.value and p.passed == m.passed:
                 continue
-            moved = f"{p.value:.4g} -> " if p is not None and p.value is not None else ""
-            value = "-" if m.value is None else f"{m.value:.4g}"
-            margin = "" if m.margin is None else f" (margin {m.margin:+.4g})"
+            moved = f"{number(metric, p.value)} -> " if p is not None and p.value is not None else ""
+            value = "-" if m.value is None else number(metric, m.value)
+            margin = "" if m.margin is None else f" (margin {number(metric, m.margin, signed=True)})"
             crossed = ""
             if p is not None and p.passed is not None and m.passed is not None and p.passed != m.passed:
                 crossed = f"  now {'above' if m.passed else 'below'} the line {m.threshold:g}"
             lines.append(f"{subject.subject} {m.label}: {moved}{value}{margin}{crossed}")
-    if before.verdict != after.verdict:
-        lines.append(f"verdict: {before.verdict.value} -> {after.verdict.value} (exit code {int(after.exit_code)})")
-    else:
-        lines.append(f"verdict: {after.verdict.value} (exit code {int(after.exit_code)})")
+    head, _ = verdict_sentence(after)
+    changed = f"{before.verdict.value} -> " if before.verdict != after.verdict else ""
+    reason = head.split(" - ", 1)[1] if " - " in head else ""
+    errors = [f"{p.file}: {p.message}" for p in after.all_problems if p.severity == "error"][:2]
+    if errors:
+        reason = "; ".join(errors) + (" ..." if len(problems) > 2 else "")
+    because = f": {reason}" if changed and reason else ""
+    lines.append(f"verdict: {changed}{after.verdict.value}{because} (exit code {int(after.exit_code)})")
     return lines
 
 
-def _relevant(changes: set, files: FileRule) -> list[str]:
-    return sorted({Path(path).name for _, path in changes if files.takes(Path(path).name)})
+def _image_name(subject: str, file: str) -> str:
+    """An image as the user finds it: with its subject's folder, unless its path already starts with it."""
+    return file if file.startswith(f"{subject}/") else f"{subject}/{file}"
+
+
+def _relevant(changes: set, files: FileRule, root: Path) -> list[str]:
+    """The changed image files, as paths inside the submission (``object-1/0.jpg``, not ``0.jpg``)."""
+    found = set()
+    for _, path in changes:
+        if files.takes(Path(path).name):
+            try:
+                found.add(Path(path).resolve().relative_to(root.resolve()).as_posix())
+            except ValueError:
+                found.add(Path(path).name)
+    return sorted(found)
 
 
 def watch(
@@ -77,16 +105,20 @@ def watch(
     data: Path,
     options: GradeOptions,
     out: Console,
-    progress: ProgressReporter | None = None,
+    progress: Callable[[], AbstractContextManager[ProgressReporter]] | None = None,
     stop: threading.Event | None = None,
     changes: Iterable[set] | None = None,
     resources: Resources | None = None,
 ) -> GradeResult:
-    """Grade, then re-grade on every change until ``stop`` is set (or Ctrl-C); returns the last result."""
+    """Grade, then re-grade on every change until ``stop`` is set (or Ctrl-C); returns the last result.
+    ``progress`` opens the bars of one grade: they are drawn while it runs and stop with it, so nothing redraws
+    while the watcher waits."""
     from watchfiles import watch as watch_files
 
+    bars = progress or (lambda: nullcontext(SilentProgress()))
     kept = (resources or Resources()).keeping_models()
-    result = grade(task, submission, data, options, progress or SilentProgress(), kept)
+    with bars() as reporter:
+        result = grade(task, submission, data, options, reporter, kept)
     render(result, out)
     watching = f"[bold]watching {shown(submission)}[/] for changed images (Ctrl-C to stop)"
     files = task.layout.files
@@ -112,12 +144,13 @@ def watch(
             if not announced:
                 out.print(watching, highlight=False)
                 announced = True
-            names = _relevant(batch, files)
+            names = _relevant(batch, files, submission)
             if not names:
                 continue
             out.rule(shown(f"changed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}"))
             try:
-                latest = grade(task, submission, data, options, SilentProgress(), kept)
+                with bars() as reporter:
+                    latest = grade(task, submission, data, options, reporter, kept)
             except GraderError as exc:
                 out.print(f"[red]could not grade:[/] {shown(exc)}", highlight=False)
                 continue

@@ -134,7 +134,33 @@ def test_watch_regrades_a_changed_image_and_says_what_moved(ml2025, tiny_models,
         worker.join(timeout=30)
     assert not worker.is_alive()
     after = text.split("changed: ", 1)[1]
-    assert after.startswith("0.png")
+    assert after.startswith("object-1/0.png")  # the image with its subject
     assert re.search(r"object-1/0\.png: re-scored \(DINO -?\d+\.\d\d, CLIP-T -?\d+\.\d\d\)", after)
     assert re.search(r"object-1 DINO: -?[\d.]+ -> -?[\d.]+", after)
     assert "object-2" not in after.split("verdict:")[0].replace("object-1/0.png", "")
+
+
+def test_watch_lines_name_subjects_flags_and_why_the_verdict_changed(ml2025, tiny_models):
+    import copy
+
+    from grader.problems import Problem, Severity
+    from grader.watch import describe_changes
+
+    before = grade(
+        load_task("ml2025-hw10"), ml2025 / "submission", ml2025 / "data", GradeOptions(models_dir=tiny_models)
+    )
+    after = copy.deepcopy(before)
+    image = after.images[0]
+    image.scores = {k: v + 1.0 for k, v in image.scores.items()}
+    image.flags = ["copy of reference 1 (object-1.jpg)"]
+    after.subjects[2].problems.append(Problem("object-3/7.png", "cannot decode", "object-3", Severity.ERROR))
+    lines = describe_changes(before, after)
+    rescored = next(line for line in lines if "re-scored" in line)
+    assert re.fullmatch(
+        r"object-1/0\.png: re-scored \(DINO -?\d+\.\d\d, CLIP-T -?\d+\.\d\d\) - copy of reference 1 \(object-1\.jpg\)",
+        rescored,
+    )
+    assert lines[-1] == f"verdict: {before.verdict.value} -> INCOMPLETE: object-3/7.png: cannot decode (exit code 2)"
+    # the same decimals as the console report: two for these scores, never a mix of formats
+    numbers = re.findall(r"-?\d+\.\d+", " ".join(lines[:-1]))
+    assert numbers and all(len(n.split(".")[1]) == 2 for n in numbers)

@@ -177,9 +177,14 @@ def watch(
         if not submission.is_dir():
             raise UsageError(f"{submission}: watch needs a folder (a .zip does not change in place)")
         options = grading.options(spec.name)
-        with rich_progress(err, quiet=logs.QUIET) as progress:
-            watch_loop(
-                spec, submission, data, options, out, progress, resources=grading_resources(open_cache(cache_dir))
-            )
+        watch_loop(
+            spec,
+            submission,
+            data,
+            options,
+            out,
+            lambda: rich_progress(err, quiet=logs.QUIET, transient=True),
+            resources=grading_resources(open_cache(cache_dir)),
+        )
     except GraderError as exc:
         raise fail(exc) from exc

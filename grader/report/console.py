@@ -30,8 +30,9 @@ def _fmt(value: float | None, signed: bool = False, digits: int = 2) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-def _digits(result: GradeResult, metric: str) -> int:
-    """Counts need none; distances near 1 need more digits than scores near 50."""
+def digits(result: GradeResult, metric: str) -> int:
+    """Decimals for ``metric`` in every view of ``result``: counts need none; distances near 1 need more digits
+    than scores near 50."""
     first = _first(result)
     if first and metric in first.metrics and first.metrics[metric].is_count:
         return 0
@@ -110,7 +111,7 @@ def _subjects_table(result: GradeResult, compact: bool) -> Table:
     for s in result.subjects:
         cells = [shown(s.subject), f"{s.n_images}/{s.expected_images}"][:lead]
         for name, m in s.metrics.items():
-            score, line, margin_cell = _metric_cells(m, _digits(result, name))
+            score, line, margin_cell = _metric_cells(m, digits(result, name))
             if not lines:
                 cells.append(score)
             elif compact:
@@ -127,13 +128,13 @@ def _subjects_table(result: GradeResult, compact: bool) -> Table:
     if result.overall:
         cells = [f"[bold]{result.overall_label}[/]", ""][:lead]
         for name in names:
-            cells += [_fmt(result.overall.get(name), digits=_digits(result, name)), *blanks]
+            cells += [_fmt(result.overall.get(name), digits=digits(result, name)), *blanks]
         table.add_row(*cells, *tail, end_section=not result.published)
     for method, values in result.published.items():
         cells = [f"[dim italic]{shown(method)}[/]", ""][:lead]
         for name in names:
             number = values.get(name)
-            cells += [f"[dim italic]{_fmt(number, digits=_digits(result, name))}[/]", *blanks]
+            cells += [f"[dim italic]{_fmt(number, digits=digits(result, name))}[/]", *blanks]
         table.add_row(*cells, "[dim italic]published[/]", *tail[1:])
     return table
 
@@ -185,7 +186,7 @@ def images_table(result: GradeResult, sort_by: str = WORST) -> Table:
         cells, notes = [shown(item.subject), shown(item.file)], list(item.flags)
         for m in metrics:
             value = item.scores.get(m.metric)
-            text = _fmt(value, digits=_digits(result, m.metric))
+            text = _fmt(value, digits=digits(result, m.metric))
             line = lines[(item.subject, m.metric)]
             if value is not None and line.threshold is not None:
                 ok = meets(value, line.threshold, line.higher_is_better)
@@ -237,7 +238,7 @@ def render(result: GradeResult, console: Console, per_image: bool = False, sort_
         )
     console.print(subjects_table(result, console))
     ceilings = [
-        shown(f"{s.subject}: {m.label} {_fmt(m.ceiling, digits=_digits(result, n))}")
+        shown(f"{s.subject}: {m.label} {_fmt(m.ceiling, digits=digits(result, n))}")
         for s in result.subjects
         for n, m in s.metrics.items()
         if m.ceiling is not None
