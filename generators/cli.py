@@ -191,7 +191,7 @@ def _generation_command(mode: str):
         if mode == "run":
             out_console.print(f"wrote {out} and {manifest}", highlight=False)
             return
-        _print_sweep(result, out)
+        _print_sweep(result, out, spec)
 
     return grading_options(command, keep=("models",)) if mode == "sweep" else without_grading(command)
 
@@ -362,14 +362,43 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(int(getattr(exc, "exit_code", 2)))
 
 
-def _print_sweep(result, out: Path) -> None:
+def _print_sweep(result, out: Path, spec) -> None:
+    """Per setting and subject: each metric as score, line and margin (the task's labels), the worst margin, the
+    pass probability and the verdict; then the recommendation and where the page and plots are."""
+    import pandas as pd
+    from rich.panel import Panel
+
+    if result.test_models:
+        out_console.print(
+            Panel(
+                f"TEST MODELS: made and scored with random-weight stand-ins ({', '.join(result.test_models)}). "
+                "The scores below exercise the sweep; they carry no meaning.",
+                style="bold magenta",
+            )
+        )
     table = Table(title="Sweep", title_justify="left")
-    hidden = ("_line", "_margin", "folder", "setting")  # the grid columns name the setting
-    columns = [c for c in result.table.columns if not c.endswith(hidden)]
-    for column in columns:
-        table.add_column(column)
+    grid = list(result.grid)
+    metrics = [(name, m) for name, m in spec.metrics.items() if name in result.table.columns]
+    for column in [*grid, "subject"]:
+        table.add_column(column, no_wrap=True)
+    for _, m in metrics:
+        table.add_column(f"{escape(m.label)}\n(line, margin)", justify="right", no_wrap=True)
+    for column in ("worst margin", "P(pass)", "verdict"):
+        table.add_column(column, justify="right" if column != "verdict" else "left", no_wrap=True)
+
+    def number(value, spec: str = ".2f") -> str:
+        return "-" if value is None or pd.isna(value) else format(value, spec)
+
     for _, row in result.table.iterrows():
-        table.add_row(*(f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+        cells = [f"{row[g]:g}" for g in grid] + [escape(str(row["subject"]))]
+        for name, m in metrics:
+            line = row.get(f"{name}_line")
+            op = ">=" if m.higher_is_better else "<="
+            shown_line = "" if line is None or pd.isna(line) else f" {op} {line:g}"
+            cells.append(f"{number(row[name])}{shown_line}\n{number(row.get(f'{name}_margin'), '+.2f')}")
+        chance = row["pass_probability"]
+        cells += [number(row["worst_margin"], "+.2f"), "-" if pd.isna(chance) else f"{chance:.0%}", row["verdict"]]
+        table.add_row(*cells)
     out_console.print(table)
     if result.recommended is None:
         out_console.print("no lines in this tier: no setting is recommended", highlight=False)

@@ -42,6 +42,23 @@ def device_and_dtype() -> tuple[torch.device, torch.dtype]:
     return torch.device("cpu"), torch.float32
 
 
+TEST_PIPELINE_FLAG = "_t2i_grader_test_pipeline"  # in model_index.json; diffusers ignores keys starting with "_"
+
+
+def mark_test_pipeline(folder: Path) -> None:
+    """Flag a pipeline folder as a random-weight test pipeline, so that what is made with it says so."""
+    index = folder / "model_index.json"
+    index.write_text(json.dumps({**json.loads(index.read_text()), TEST_PIPELINE_FLAG: True}, indent=2) + "\n")
+
+
+def is_test_pipeline(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a pipeline built as a test stand-in (``mark_test_pipeline``)."""
+    try:
+        return bool(json.loads((Path(folder) / "model_index.json").read_text()).get(TEST_PIPELINE_FLAG))
+    except (OSError, ValueError):
+        return False
+
+
 def load_base(base: str, models_dir: Path | None = None) -> tuple[Any, str]:
     """A diffusers text-to-image pipeline from a local folder, ``--models`` or the Hugging Face cache."""
     from diffusers import AutoPipelineForText2Image

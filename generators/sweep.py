@@ -12,7 +12,7 @@ import pandas as pd
 
 from generators.adapters import Adapter, IPAdapter, LoRA
 from generators.errors import AdapterError
-from generators.run import GenerationSettings, generate, load_base
+from generators.run import GenerationSettings, generate, is_test_pipeline, load_base
 from generators.sweep_model import SweepResult, folder_name, rank_settings, recommend, setting_text
 from grader.grading import GradeOptions, Resources, grade
 from grader.progress import PrefixedProgress, ProgressReporter, SilentProgress
@@ -76,8 +76,9 @@ def run_sweep(
     from generators.sweep_plots import plot_sweep
 
     progress = progress or SilentProgress()
-    pipe, _ = load_base(base, models_dir)
+    pipe, base_path = load_base(base, models_dir)
     adapter.apply(pipe)
+    test_models = [f"{base} (tiny test pipeline)"] if is_test_pipeline(base_path) else []
     rows, examples = [], {}
     points = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     for number, point in enumerate(points, 1):
@@ -88,12 +89,13 @@ def run_sweep(
         options = grade_options or GradeOptions(models_dir=models_dir)
         result = grade(task, run_dir, data, options, step, resources)
         rows += _rows(result, point)
+        test_models += [m.model_id for m in result.models if m.is_test_model and m.model_id not in test_models]
         examples[setting_text(point)] = _examples(result, run_dir)
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "sweep.csv", index=False)
     recommended = recommend(table, grid, isinstance(adapter, IPAdapter))
-    sweep = SweepResult(table, [], recommended, rank_settings(table), grid, examples=examples)
+    sweep = SweepResult(table, [], recommended, rank_settings(table), grid, examples=examples, test_models=test_models)
     sweep.plots = plot_sweep(sweep, task, out)
     sweep.html = write_sweep_html(sweep, task, out)
     return sweep

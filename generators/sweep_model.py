@@ -54,6 +54,7 @@ class SweepResult:
     grid: dict[str, list[float]] = field(default_factory=dict)
     html: Path | None = None
     examples: dict[str, list[Path]] = field(default_factory=dict)  # setting -> a generated image per subject
+    test_models: list[str] = field(default_factory=list)  # test stand-ins used (grading models, the base): no meaning
 
 
 def setting_summary(table: pd.DataFrame) -> pd.DataFrame:

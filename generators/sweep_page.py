@@ -66,6 +66,7 @@ def render_sweep_html(sweep: SweepResult, task: Task) -> str:
         settings=settings,
         metrics=[(name, metric_axis(task, name)) for name in metrics],
         plots=[(_caption(p, task, len(sweep.grid)), _png(p)) for p in sweep.plots],
+        test_models=sweep.test_models,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from generators.run import mark_test_pipeline
 from grader.testing.clip_vocab import clip_tokenizer
 
 CROSS_DIM = 32
@@ -102,6 +103,7 @@ def build_tiny_sd(out: Path, seed: int = 0) -> Path:
         requires_safety_checker=False,
     )
     pipe.save_pretrained(out)  # type: ignore[attr-defined]  # diffusers' mixin, which its stubs do not show
+    mark_test_pipeline(out)
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +201,12 @@ def test_sweep_writes_table_plots_and_best(tmp_path, tiny_sd, weights, ml2025, t
     page = (out / "sweep.html").read_text()
     assert page.count('<tr class="recommended">') >= 1 and page.count("data:image/png;base64,") == 4
     assert "ip_adapter_scale-0.8" in page and "DINO (100·cos)" in page
+    # test models and the tiny pipeline are named, in the console and on the page
+    assert "TEST MODELS" in res.output and "(tiny test" in res.output and 'id="test-models"' in page
+    # the console table speaks the task's labels, with each score's line and margin
+    text = " ".join(res.output.split("Sweep", 1)[1].split("recommended for", 1)[0].split())
+    assert "clip_t" not in text and "pass_probability" not in text and "P(pass)" in text
+    assert re.search(r"-?\d+\.\d\d >= -100 \S* \+\d+\.\d\d", text), res.output
 
 
 def test_missing_base_model_exit_3(tmp_path, ml2025):
