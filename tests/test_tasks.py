@@ -200,9 +200,10 @@ def test_tasks_name_describes_the_task_with_its_assumptions():
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
     cells = "".join(res.output.replace("│", "").split())  # a table cell folded over lines, read back whole
-    for expected in ("facebook/dinov2-large", "openai/clip-vit-large-patch14-336", "{text_cond}", "Tierboss"):
+    for expected in ("facebook/dinov2-large", "openai/clip-vit-large-patch14-336", "{text_cond}", "tierboss:"):
         assert expected in cells, expected  # folded at 80 columns, never cut
-    assert "assumed: CLIP-T reads text_cond alone" in text
+    assert "Assumed CLIP-T reads text_cond alone" in text
+    assert "--data: the folder with `metadata.json`" in text  # where --data points, as the course ships it
     missing = CliRunner().invoke(app, ["tasks", "ml2099-hw99"])
     assert missing.exit_code == 2 and "ml2099-hw99" in missing.output
 

@@ -105,37 +105,11 @@ def tasks_show(name: Annotated[str, typer.Argument(metavar="TASK", help="A task 
         task = load_task(name)
     except GraderError as exc:
         raise fail(exc) from exc
+    from grader.tasks.describe import describe
+
     out.print(f"[bold]{shown(task.name)}[/]: {shown(task.title)}", highlight=False)
     out.print(shown(task.description), highlight=False, soft_wrap=True)
-    out.print("[bold]Metrics[/]", highlight=False)
-    for key, metric in task.metrics.items():  # a line each, wrapped but never cut: model ids are copied by users
-        encoder = metric.encoder
-        how = getattr(encoder, "preprocessing", "") or getattr(encoder, "detector", "")
-        text = f"; text {metric.text_template}" if metric.text_template else ""
-        better = "higher" if metric.higher_is_better else "lower"
-        line = f"{metric.label} ({key}): {metric.rule} with {encoder.model} ({how}){text}; {metric.aggregation}"
-        line += f", {better} is better"
-        out.print(f"  {shown(line)}", highlight=False, soft_wrap=True)
-    layout = task.layout
-    files = layout.files
-    reads = f"{', '.join(files.extensions)} ({'case as written' if files.exact_case else 'any case'}"
-    reads += ", hidden names too" if files.hidden else ""
-    reads += "; unreadable files skipped)" if files.skip_unreadable else ")"
-    out.print(f"[bold]Layout[/]: {shown(layout.kind)}; images {shown(reads)}", highlight=False, soft_wrap=True)
-    if task.selection:
-        weights = " + ".join(f"{w:g} x {m}" for m, w in task.selection.weights.items())
-        out.print(
-            f"[bold]Selection[/]: the {task.selection.k} images with the highest {shown(weights)}", highlight=False
-        )
-    for gate_name, gate in task.gates.items():
-        out.print(
-            f"[bold]Gate[/]: {shown(gate_name)} {gate.op} {gate.value:g} ({shown(gate.description)})", highlight=False
-        )
-    for tier_name, tier in task.tiers.items():
-        out.print(f"[bold]Tier[/] {shown(tier_name)}: {shown(tier.description)}", highlight=False, soft_wrap=True)
-    for assumption in task.assumptions:
-        out.print(f"[yellow]assumed[/]: {shown(assumption)}", highlight=False, soft_wrap=True)
-    for line in task.provenance:
-        out.print(f"[dim]- {shown(line)}[/]", highlight=False, soft_wrap=True)
-    if task.published:
-        out.print(f"[dim]published rows: {shown(', '.join(task.published))}[/]", highlight=False, soft_wrap=True)
+    for title, lines in describe(task):
+        out.print(f"[bold]{title}[/]", highlight=False)
+        for line in lines:  # wrapped but never cut: model ids and paths are copied by users
+            out.print(f"  {shown(line)}", highlight=False, soft_wrap=True)

@@ -171,6 +171,13 @@ class Task(Strict):
     published: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="Published results (method -> metric -> value), shown beside the user's."
     )
+    data_folder: str = Field(
+        default="",
+        description="What --data points to, as the course ships it (for the documentation and `grader tasks`).",
+    )
+    submission_folder: str = Field(
+        default="", description="What the submission folder holds, as the course expects it."
+    )
     benchmark: Benchmark | None = Field(
         default=None, description="The full benchmark's size, when published rows belong to it: partial runs say so."
     )
