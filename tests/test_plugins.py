@@ -135,12 +135,12 @@ def test_registry_loads_an_entry_point_only_when_its_name_is_looked_up(tmp_path,
     assert "best_reference" in rules.names() and "nope" not in rules.names()
 
 
-def test_the_readme_plugin_example_builds_on_the_public_module_alone():
+def test_the_documented_plugin_example_builds_on_the_public_module_alone():
     import re
 
     from grader.tasks.schema import MetricSpec
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    readme = (Path(__file__).parents[1] / "docs" / "extending.md").read_text("utf-8")
     code = re.search(r"```python\n(# my_siglip/__init__.py\n.*?)```", readme, re.DOTALL).group(1)
     imports = set(re.findall(r"^from (grader[\w.]*) import", code, re.MULTILINE))
     assert imports == {"grader.plugins"}

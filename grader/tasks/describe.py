@@ -30,7 +30,12 @@ def describe(task: Task) -> list[tuple[str, list[str]]]:
         weights = " + ".join(f"{w:g} x {m}" for m, w in task.selection.weights.items())
         rules.append(f"selection: the {task.selection.k} images with the highest {weights}")
     rules += [f"gate {name} {gate.op} {gate.value:g}: {gate.description}" for name, gate in task.gates.items()]
-    rules += [f"tier {name}: {_tier_text(task, tier)}" for name, tier in task.tiers.items()]
+    for name, tier in task.tiers.items():
+        rules.append(f"tier {name}: {_tier_text(task, tier)}")
+        rules += [
+            f"tier {name}, {subject}: " + ", ".join(f"{m} {_op(task, m)} {v:g}" for m, v in lines.items())
+            for subject, lines in tier.per_subject.items()
+        ]
     if task.benchmark:
         images = f", {task.benchmark.images} images" if task.benchmark.images else ""
         rules.append(
@@ -47,12 +52,13 @@ def describe(task: Task) -> list[tuple[str, list[str]]]:
     return [(title, lines) for title, lines in sections if lines]
 
 
-def _tier_text(task: Task, tier: Tier) -> str:
-    def op(metric: str) -> str:
-        return ">=" if metric not in task.metrics or task.metrics[metric].higher_is_better else "<="
+def _op(task: Task, metric: str) -> str:
+    return ">=" if metric not in task.metrics or task.metrics[metric].higher_is_better else "<="
 
-    lines = ", ".join(f"{metric} {op(metric)} {value:g}" for metric, value in tier.all_subjects.items())
-    per_subject = f"per-subject lines for {len(tier.per_subject)} subjects" if tier.per_subject else ""
+
+def _tier_text(task: Task, tier: Tier) -> str:
+    lines = ", ".join(f"{metric} {_op(task, metric)} {value:g}" for metric, value in tier.all_subjects.items())
+    per_subject = f"a line per subject for {len(tier.per_subject)} subjects" if tier.per_subject else ""
     data = "lines from the data" if tier.from_data else ""
     points = (
         f"{tier.points:g} points" if tier.points is not None and f"{tier.points:g} points" != tier.description else ""
