@@ -57,6 +57,22 @@ class Adapter:
         """What to raise when the pipeline call fails (the error itself, unless the adapter knows better)."""
         return exc
 
+    def set_weights(self, weights: str) -> None:
+        """Use ``weights`` (a checkpoint: LoRA folder or file, embedding file, Custom Diffusion folder) from the
+        next ``apply``."""
+        raise AdapterError(
+            f"--grid weights=... swaps the checkpoints of lora, textual-inversion or custom-diffusion, not {self.name}"
+        )
+
+    def unload(self, pipe: Any) -> None:
+        """Take the adapter's weights out of ``pipe`` again."""
+
+    def swap(self, pipe: Any, weights: str) -> None:
+        """Replace the weights loaded in ``pipe`` by ``weights`` (another checkpoint of the same training)."""
+        self.set_weights(weights)
+        self.unload(pipe)
+        self.apply(pipe)
+
 
 @dataclass
 class IPAdapter(Adapter):
@@ -120,6 +136,12 @@ class LoRA(Adapter):
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise _fit("LoRA", self.path, exc, pipe) from exc
 
+    def set_weights(self, weights: str) -> None:
+        self.path = self.settings["path"] = weights
+
+    def unload(self, pipe: Any) -> None:
+        pipe.delete_adapters(["personal"])
+
 
 def _embedding_tokens(path: Path) -> list[str] | None:
     """Tokens a diffusers-format embedding file names, or None when it keeps them elsewhere (A1111 format)."""
@@ -163,6 +185,15 @@ class TextualInversion(Adapter):
             except (OSError, ValueError, RuntimeError, KeyError) as exc:
                 raise _fit("embedding", file, exc, pipe) from exc
 
+    def set_weights(self, weights: str) -> None:
+        if len(self.embeddings) != 1:
+            raise AdapterError("--grid weights=... swaps one embedding: give exactly one --embedding TOKEN=FILE")
+        (token,) = self.embeddings
+        self.embeddings = self.settings["embeddings"] = {token: weights}
+
+    def unload(self, pipe: Any) -> None:
+        pipe.unload_textual_inversion()
+
     @staticmethod
     def _load_sdxl(pipe: Any, token: str, path: Path) -> None:
         from safetensors.torch import load_file
@@ -203,6 +234,13 @@ class CustomDiffusion(Adapter):
             if not file.is_file():
                 raise ModelMissingError(f"no embedding for modifier token {token}: {file} not found")
             pipe.load_textual_inversion(str(folder), weight_name=file.name, token=token)
+
+    def set_weights(self, weights: str) -> None:
+        self.path = self.settings["path"] = weights
+
+    def unload(self, pipe: Any) -> None:
+        pipe.unet.set_default_attn_processor()
+        pipe.unload_textual_inversion()
 
 
 def context_of(prompt: str, category: str) -> str:

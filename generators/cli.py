@@ -131,22 +131,35 @@ def _generation_command(mode: str):
         ] = None,
         grid: Annotated[
             list[str] | None,
-            typer.Option(metavar="SETTING=V1,V2,...", help="sweep: values of one setting (give two for a 2-D grid)."),
+            typer.Option(
+                metavar="SETTING=V1,V2,...",
+                help="sweep: values of one setting (give two for a 2-D grid); weights=CKPT1,CKPT2,... compares "
+                "checkpoints (LoRA folders, embedding files, Custom Diffusion folders).",
+            ),
         ] = None,
+        adaptive: Annotated[
+            bool,
+            typer.Option(
+                "--adaptive",
+                help="sweep: race the settings - a few images per subject each, then more only for those that may "
+                "still be the recommendation (the full grid's rule decides among the survivors).",
+            ),
+        ] = False,
         grading: GradingArgs | None = None,  # sweep: the grading options of grader check
     ) -> None:
         # torch, diffusers and pandas load only when a command runs: `generate --help` stays quick
         from generators.run import GenerationSettings, generate
-        from generators.sweep import parse_grid, run_sweep
+        from generators.sweep import parse_checkpoints, parse_grid, run_sweep
         from grader.cache import EmbeddingCache
         from grader.grading import Resources
         from grader.tasks import load_task
 
         try:
             spec = load_task(task)
+            checkpoints = parse_checkpoints(grid or []) if mode == "sweep" else {}
             chosen = build_adapter(
                 adapter,
-                weights,
+                weights or next(iter(checkpoints.values()), None),
                 weight_name,
                 scale,
                 key_values(subject_scale, "--subject-scale"),
@@ -185,6 +198,8 @@ def _generation_command(mode: str):
                         options,
                         progress,
                         Resources(EmbeddingCache()),
+                        checkpoints,
+                        adaptive,
                     )
         except (GraderError, AdapterError) as exc:
             raise _fail(exc) from exc
@@ -404,6 +419,15 @@ def _print_sweep(result, out: Path, spec) -> None:
         out_console.print("no lines in this tier: no setting is recommended", highlight=False)
     else:
         out_console.print(f"recommended for every subject: {result.recommended.sentence()}", highlight=False)
+    if result.dropped or result.images_generated != result.images_full:
+        share = result.images_generated / result.images_full if result.images_full else 0.0
+        gone = ", ".join(f"{name} (after {n} per subject)" for name, n in result.dropped.items())
+        out_console.print(
+            f"adaptive: generated {result.images_generated} of the full grid's {result.images_full} images "
+            f"({share:.0%}); dropped {gone or 'none'}",
+            highlight=False,
+            soft_wrap=True,
+        )
     ranking = ", ".join(f"{name} ({'-' if p is None else f'{p:.0%}'})" for name, p in result.ranking)
     out_console.print(f"settings by worst pass probability over subjects: {ranking}", highlight=False, soft_wrap=True)
     plots = ", ".join(p.name for p in result.plots)

@@ -107,14 +107,19 @@ def generate(
     models_dir: Path | None = None,
     progress: ProgressReporter | None = None,
     pipe: Any = None,
+    per_subject: int | None = None,
 ) -> Path:
     """Write every image the task expects under ``out`` plus ``manifest.json``; returns the manifest's path.
 
-    Image k uses seed ``settings.seed + k``, so the same settings give the same images.
+    Image k uses seed ``settings.seed + k``, so the same settings give the same images. ``per_subject``: only the
+    first images of each subject, keeping those already written (an adaptive sweep's rounds add to them; each
+    image is the one a full run would write).
     """
     progress = progress or SilentProgress()
     jobs = plan(task, data, settings.prompt_template, settings.unique_token)
-    _check_output(out, jobs, settings.overwrite)
+    wanted = _first_of_each_subject(jobs, per_subject)
+    kept = {i for i, job in wanted if per_subject is not None and (out / job.path).is_file()}
+    _check_output(out, [job for i, job in wanted if i not in kept], settings.overwrite)
     base_path = base
     if pipe is None:
         pipe, base_path = load_base(base, models_dir)
@@ -128,9 +133,11 @@ def generate(
         else ({"height": size, "width": size} if size else {})
     )
     device = pipe.device
-    advance = progress.task(f"generating with {adapter.name}", len(jobs))
-    records = []
-    for index, job in enumerate(jobs):
+    advance = progress.task(f"generating with {adapter.name}", len(wanted) - len(kept))
+    records = [_record(job, settings.seed + index) for index, job in wanted if index in kept]
+    for index, job in wanted:
+        if index in kept:
+            continue
         seed = settings.seed + index
         generator = torch.Generator(device="cpu").manual_seed(seed)
         try:
@@ -152,7 +159,7 @@ def generate(
         target.parent.mkdir(parents=True, exist_ok=True)
         options = {"quality": 95} if target.suffix.lower() in (".jpg", ".jpeg") else {}
         image.save(target, **options)
-        records.append({"file": str(job.path), "subject": job.subject, "prompt": job.prompt, "seed": seed})
+        records.append(_record(job, seed))
         advance(1)
     manifest = {
         "task": task.name,
@@ -179,6 +186,22 @@ def generate(
     path = out / MANIFEST
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     return path
+
+
+def _first_of_each_subject(jobs: list[Job], per_subject: int | None) -> list[tuple[int, Job]]:
+    """(index in the task's jobs, job) of the first ``per_subject`` jobs of each subject; every job with None."""
+    seen: dict[str, int] = {}
+    chosen = []
+    for index, job in enumerate(jobs):
+        seen[job.subject] = seen.get(job.subject, 0) + 1
+        if per_subject is None or seen[job.subject] <= per_subject:
+            chosen.append((index, job))
+    return chosen
+
+
+def _record(job: Job, seed: int) -> dict[str, Any]:
+    """An image as the manifest lists it."""
+    return {"file": str(job.path), "subject": job.subject, "prompt": job.prompt, "seed": seed}
 
 
 def _diffusers_version() -> dict[str, str]:

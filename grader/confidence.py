@@ -71,6 +71,35 @@ def bootstrap_distributions(
     return {name: np.concatenate(blocks) for name, blocks in parts.items()}
 
 
+def completion_distributions(
+    per_image: dict[str, np.ndarray],
+    aggregations: Mapping[str, str],
+    total: int,
+    select: Callable[[np.ndarray], np.ndarray] | None = None,
+    seed: int = SEED,
+) -> dict[str, np.ndarray]:
+    """Per metric, its aggregate over each draw of the completed subject (``RESAMPLES`` values): the ``n`` images
+    present, and ``total - n`` more drawn with replacement from them. The assumption a partial grade states: the
+    images still to come are drawn like the ones present. With nothing missing it is the bootstrap."""
+    n = len(next(iter(per_image.values()))) if per_image else 0
+    missing = total - n
+    if n == 0:
+        return {}
+    if missing <= 0:
+        return bootstrap_distributions(per_image, aggregations, select, seed)
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in per_image}
+    for start in range(0, RESAMPLES, BLOCK):
+        rows = min(BLOCK, RESAMPLES - start)
+        present = np.broadcast_to(np.arange(n), (rows, n))
+        indices = np.concatenate([present, rng.integers(0, n, (rows, missing))], axis=1)
+        if select is not None:
+            indices = select(indices)
+        for name, values in per_image.items():
+            parts[name].append(aggregate_rows(values[indices], aggregations[name]))
+    return {name: np.concatenate(blocks) for name, blocks in parts.items()}
+
+
 @dataclass(frozen=True)
 class Spread:
     """A score's interval and, when it has a line, the probability of landing on its passing side."""

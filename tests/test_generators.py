@@ -202,7 +202,8 @@ def test_sweep_writes_table_plots_and_best(tmp_path, tiny_sd, weights, ml2025, t
     assert page.count('<tr class="recommended">') >= 1 and page.count("data:image/png;base64,") == 4
     assert "ip_adapter_scale-0.8" in page and "DINO (100·cos)" in page
     # test models and the tiny pipeline are named, in the console and on the page
-    assert "TEST MODELS" in res.output and "(tiny test" in res.output and 'id="test-models"' in page
+    panel = "".join(res.output.replace("│", "").split())  # the banner, read back whatever the console's width
+    assert "TESTMODELS" in panel and "(tinytestpipeline)" in panel and 'id="test-models"' in page
     # the console table speaks the task's labels, with each score's line and margin
     text = " ".join(res.output.split("Sweep", 1)[1].split("recommended for", 1)[0].split())
     assert "clip_t" not in text and "pass_probability" not in text and "P(pass)" in text
@@ -560,3 +561,85 @@ def test_the_tiny_kit_builds_from_the_command_line_and_generates(tmp_path, ml202
         )
         assert res.exit_code == 0, res.output
         assert len(list((tmp_path / adapter).rglob("*.jpg"))) == 4
+
+
+@pytest.mark.parametrize("adapter", ["lora", "textual-inversion"])
+def test_a_checkpoint_sweep_generates_and_grades_each_checkpoint(adapter, tmp_path, tiny_sd, ml2025, tiny_models):
+    from diffusers import UNet2DConditionModel
+
+    checkpoints = []
+    for step in (500, 1000):  # two checkpoints of one training: other weights, the same shapes
+        if adapter == "lora":
+            unet = UNet2DConditionModel.from_pretrained(tiny_sd / "unet")
+            checkpoints.append(build_tiny_lora(tmp_path / f"checkpoint-{step}", unet, seed=step))
+        else:
+            file = tmp_path / f"learned_embeds-steps-{step}.safetensors"
+            checkpoints.append(build_tiny_embedding(file, "<new1>", seed=step))
+    task, out = _small_task(tmp_path), tmp_path / "sweep"
+    args = ["sweep", "--task", str(task), "--data", str(ml2025 / "data"), "--base", str(tiny_sd), "--steps", "2"]
+    args += ["--out", str(out), "--models", str(tiny_models), "--adapter", adapter]
+    if adapter == "textual-inversion":
+        args += ["--embedding", f"<new1>={checkpoints[0]}", "--prompt-template", "a photo of a <new1> {name}"]
+    res = CliRunner().invoke(generate_app, [*args, "--grid", "weights=" + ",".join(map(str, checkpoints))])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "sweep.csv")
+    assert sorted(table["weights"].unique()) == [500, 1000] and len(table) == 4
+    runs = {}
+    for step, checkpoint in zip((500, 1000), checkpoints, strict=True):
+        folder = out / f"weights-{step}"
+        manifest = json.loads((folder / "manifest.json").read_text())
+        recorded = manifest["settings"].get("path") or manifest["settings"]["embeddings"]["<new1>"]
+        assert recorded == str(checkpoint)  # each run says which checkpoint made it
+        runs[step] = (folder / "object-1" / "0.jpg").read_bytes()
+    assert runs[500] != runs[1000]  # the checkpoints were swapped, not the first kept
+    assert "recommended for every subject: weights=" in res.output
+
+
+def test_racing_drops_only_settings_that_cannot_win():
+    import pandas as pd
+
+    from generators.racing import rounds, survivors, worst_margin_bounds
+
+    assert rounds(15) == [3, 6, 10, 15] and rounds(4) == [3, 4] and rounds(2) == [2]
+    rows = pd.DataFrame(
+        [  # per setting and subject: the worst margin's interval
+            {"setting": "a", "worst_margin_low": 1.0, "worst_margin_high": 5.0},
+            {"setting": "a", "worst_margin_low": 2.0, "worst_margin_high": 3.0},  # a's worst: low 1, high 3
+            {"setting": "b", "worst_margin_low": -4.0, "worst_margin_high": 2.0},  # reaches a's low: stays
+            {"setting": "c", "worst_margin_low": -9.0, "worst_margin_high": 0.5},  # below a's low 1: dropped
+        ]
+    )
+    bounds = worst_margin_bounds(rows)
+    assert bounds == {"a": (1.0, 3.0), "b": (-4.0, 2.0), "c": (-9.0, 0.5)}
+    assert survivors(bounds, ["a", "b", "c"]) == ["a", "b"]
+    assert survivors({}, ["a", "b"]) == ["a", "b"]  # no lines: nothing to race on
+
+
+@pytest.mark.heavy
+def test_an_adaptive_sweep_generates_the_full_grids_images_and_no_more(tmp_path, tiny_sd, weights, ml2025, tiny_models):
+    raw = yaml.safe_load(_small_task(tmp_path).read_text())
+    raw["layout"]["images_per_subject"] = 10  # rounds of 3, 4, 7 and 10 images per subject
+    task = tmp_path / "ml2025-ten.yaml"
+    task.write_text(yaml.safe_dump({**raw, "name": "ml2025-ten"}, sort_keys=False))
+    common = ["sweep", "--task", str(task), "--data", str(ml2025 / "data"), "--base", str(tiny_sd), "--steps", "2"]
+    common += ["--models", str(tiny_models), "--adapter", "lora", "--weights", str(weights["lora"])]
+    common += ["--threshold", "dino=80", "--threshold", "clip_t=-20", "--grid", "lora_scale=0,1,4"]
+    full = CliRunner().invoke(generate_app, [*common, "--out", str(tmp_path / "full")])
+    raced = CliRunner().invoke(generate_app, [*common, "--out", str(tmp_path / "raced"), "--adaptive"])
+    assert full.exit_code == 0 and raced.exit_code == 0, raced.output
+    table = pd.read_csv(tmp_path / "raced" / "sweep.csv")
+    finished = table[table["dropped_after"].isna()]
+    assert (finished["images_per_subject"] == 10).all() and not finished.empty
+    for _, row in table[table["dropped_after"].notna()].iterrows():
+        assert row["images_per_subject"] == row["dropped_after"] < 10
+    generated = sorted((tmp_path / "raced").rglob("*.jpg"))
+    assert len(generated) < 60 if len(finished) < 6 else len(generated) == 60
+    for image in generated:  # every image is the one the full grid generated: the same seed, the same bytes
+        assert image.read_bytes() == (tmp_path / "full" / image.relative_to(tmp_path / "raced")).read_bytes()
+    assert f"adaptive: generated {len(generated)} of the full grid's 60 images" in " ".join(raced.output.split())
+    full_table = pd.read_csv(tmp_path / "full" / "sweep.csv")
+    worst = full_table.groupby("setting")["worst_margin"].min().sort_values(ascending=False)
+    chosen = " ".join(full.output.split()).split("recommended for every subject: ")[1].split(" (")[0]
+    assert chosen == worst.index[0]
+    if worst.iloc[0] - worst.iloc[1] > 0:  # the race ends on the full grid's rule among its survivors
+        assert f"recommended for every subject: {chosen} (" in " ".join(raced.output.split())

@@ -72,6 +72,14 @@ StrictCopiesOption = Annotated[
         "without it such images are flagged and keep their scores, as the course would count them.",
     ),
 ]
+PartialOption = Annotated[
+    bool,
+    typer.Option(
+        "--partial",
+        help="Grade a submission still being generated: missing images are not a problem; each subject's P(pass) "
+        "is that of its completed images, assuming the rest are drawn like those present.",
+    ),
+]
 GateOption = Annotated[
     Path | None,
     typer.Option("--gate", help="A gate file from 'grader calibrate': grade against its lines (tier 'calibrated')."),
@@ -94,6 +102,7 @@ class GradingArgs:
     batch_size: int | None = None
     strict_copies: bool = False
     gate: Path | None = None
+    partial: bool = False
 
     def inputs(self, submission: Path, data: Path) -> dict[str, Path | None]:
         """What a grade with these options reads, by what it is: no output may be written over or into it."""
@@ -122,6 +131,7 @@ class GradingArgs:
             strict_copies=self.strict_copies,
             gate=self.gate,
             task=task,
+            partial=self.partial,
         )
 
 
@@ -138,6 +148,7 @@ _SHARED: list[tuple[str, Any, Any]] = [
     ("batch_size", BatchSizeOption, None),
     ("strict_copies", StrictCopiesOption, False),
     ("gate", GateOption, None),
+    ("partial", PartialOption, False),
 ]
 SHARED_NAMES = [name for name, _, _ in _SHARED]
 

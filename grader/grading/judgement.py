@@ -65,13 +65,23 @@ def _tie_notes(scores: SubjectScores, selection, kept: np.ndarray) -> list[str]:
     return [f"{scores.subject.subject}: {names} tie at the top-{selection.k} boundary; kept {chosen}, {rule}"]
 
 
-def judge(run: RunningTask, scores: SubjectScores, embeddings: dict[tuple, Embeddings], meta_file: str) -> Judgement:
-    """The per-metric results of one subject, and its gate failures."""
+def judge(
+    run: RunningTask,
+    scores: SubjectScores,
+    embeddings: dict[tuple, Embeddings],
+    meta_file: str,
+    complete: int | None = None,
+) -> Judgement:
+    """The per-metric results of one subject, and its gate failures. ``complete``: a partial subject's image count
+    when complete; its intervals and pass probabilities are then those of the completed subject."""
     task, subject = run.task, scores.subject
     per_image = scores.per_image()
     kept, select, notes = _selection(run, scores)
     aggregations = {n: task.metrics[n].aggregation for n in per_image}
-    distributions = confidence.bootstrap_distributions(per_image, aggregations, select)
+    if complete is None:
+        distributions = confidence.bootstrap_distributions(per_image, aggregations, select)
+    else:
+        distributions = confidence.completion_distributions(per_image, aggregations, complete, select)
     metrics: dict[str, MetricResult] = {}
     failures: list[str] = []
     for name, metric in task.metrics.items():

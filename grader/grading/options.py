@@ -49,6 +49,7 @@ class GradingKeywords(TypedDict, total=False):
     gate: str | Path | None
     device: str | None
     batch_size: int | str | None
+    partial: bool
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class GradeOptions:
     tiers: Mapping[str, Tier] = field(default_factory=_frozen)  # tiers besides the task's (a calibrated gate)
     device: str | None = None  # e.g. "cuda:0"; None: cuda if present, else cpu
     batch_size: int | None = None  # images per forward pass; None: the device's default
+    partial: bool = False  # grade a submission still being generated: missing images are not a problem
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
@@ -103,6 +105,7 @@ class GradeOptions:
         task: str | None = None,
         device: str | None = None,
         batch_size: int | str | None = None,
+        partial: bool = False,
     ) -> GradeOptions:
         """The options from what a user typed or passed: ``thresholds`` and ``classifiers`` as a mapping or as
         ``KEY=VALUE[,KEY=VALUE]`` strings (one per use of a repeatable option), ``dtype`` as fp32/float32/bf16/
@@ -139,6 +142,7 @@ class GradeOptions:
             tiers=tiers,
             device=_device(device),
             batch_size=_batch_size(batch_size),
+            partial=bool(partial),
         )
 
 

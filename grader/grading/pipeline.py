@@ -7,7 +7,7 @@ from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
-from grader.grading import flags, provenance
+from grader.grading import flags, partial, provenance
 from grader.grading.encoding import read_and_embed
 from grader.grading.inputs import relative_problem
 from grader.grading.judgement import judge, subject_result
@@ -49,8 +49,9 @@ def grade(
         inputs = encoded.inputs
         subjects, rows, distributions, notes = [], [], {}, list(inputs.notes)
         for subject in inputs.subjects:
+            complete = partial.complete_size(subject) if options.partial else None
             scores = score_subject(run.task, subject, encoded.embeddings, inputs.meta_file)
-            judgement = judge(run, scores, encoded.embeddings, inputs.meta_file)
+            judgement = judge(run, scores, encoded.embeddings, inputs.meta_file, complete)
             subjects.append(subject_result(run, scores, judgement, root))
             rows += flags.image_rows(run, scores, judgement, encoded)
             distributions[subject.subject] = judgement.distributions
@@ -68,6 +69,9 @@ def grade(
     notes += provenance.grade_notes(run, options, subjects)
     notes += provenance.group_notes(run.task, subjects, {s.subject: s.fields for s in inputs.subjects})
     notes += [f"assumed: {a}" for a in run.declared.assumptions]  # where the course's material is silent
+    if options.partial:
+        settings["partial"] = partial.summary(subjects)
+        notes.append(partial.note(settings["partial"]))
     covered = provenance.coverage(run.task, subjects, rows)
     notes += provenance.coverage_note(covered, bool(run.task.published))
     points = course_points(run.declared, subjects)

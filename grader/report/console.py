@@ -224,6 +224,12 @@ def verdict_sentence(result: GradeResult) -> tuple[str, str]:
     }[result.verdict]
     passed, total = result.passed_count
     tally = f"passed {passed}/{total}; " if result.tier and total > 1 else ""
+    partial = result.settings.get("partial")
+    if partial:  # a verdict on the images so far, and the odds of the completed submission
+        text = text.replace(" - ", " so far - ", 1)
+        chance = partial["pass_probability"]
+        odds = "" if chance is None else f", the completed submission passes with probability {100 * chance:.0f}%"
+        tally = f"partial: {partial['images']} of {partial['expected_images']} images{odds}; {tally}"
     return text, f"{tally}{summary}; exit code {int(result.exit_code)}"
 
 

@@ -24,6 +24,7 @@ from grader.submission.files import (
     ScanContext,
     SubjectInput,
     confined,
+    count_problem,
     list_images,
     plain_name,
     read_json,
@@ -106,8 +107,8 @@ def scan_concept_samples(
             found, found_problems = [], [Problem(str(folder), "folder missing", name)]
         images, fields, text_problems = _texts(submission / name / layout.prompts, found, name)
         expected = layout.images_per_concept
-        if expected is not None and len(images) != expected:
-            problems.append(Problem(str(folder), f"{len(images)} usable images, the task asks for {expected}", name))
+        if expected is not None:
+            problems += count_problem(folder, len(images), expected, name)
         class_word = str(concept.get("class_prompt", ""))
         subjects.append(
             SubjectInput(

@@ -290,10 +290,24 @@ def image_folder(
     return images, problems + count_problem(folder, len(images), expected, subject)
 
 
+COUNT_MESSAGE = "{found} usable images, the task asks for {expected}"
+
+
 def count_problem(folder: Path, found: int, expected: int, subject: str | None) -> list[Problem]:
     if found == expected:
         return []
-    return [Problem(str(folder), f"{found} usable images, the task asks for {expected}", subject)]
+    return [Problem(str(folder), COUNT_MESSAGE.format(found=found, expected=expected), subject)]
+
+
+def short_count(problem: Problem) -> tuple[int, int] | None:
+    """(found, expected) when ``problem`` is a folder with fewer images than the task asks for; else None."""
+    import re
+
+    pattern = re.escape(COUNT_MESSAGE).replace(r"\{found\}", r"(\d+)").replace(r"\{expected\}", r"(\d+)")
+    match = re.fullmatch(pattern, problem.message)
+    if match is None or int(match.group(1)) >= int(match.group(2)):
+        return None
+    return int(match.group(1)), int(match.group(2))
 
 
 def read_json(path: Path, what: str) -> object:
