@@ -41,6 +41,21 @@ out_console = report_console()
 err = Console(stderr=True)
 
 
+PromptKind = Literal["subject", "class"]
+
+
+def _class_prompts(spec, template: str | None) -> str:
+    """The prompt template of class images: the task's prompts with the unique token left out."""
+    if template is not None:
+        raise UsageError("--prompt-kind class sets the prompts itself: leave out --prompt-template")
+    if not hasattr(spec.layout, "unique_token"):
+        raise UsageError(
+            f"--prompt-kind class needs a task whose prompts carry a unique token (dreambench, dreambench-pres); "
+            f"{spec.name}'s do not"
+        )
+    return "{prompt_without_token}"
+
+
 def build_adapter(
     name: str,
     weights: str | None,
@@ -111,6 +126,13 @@ def _generation_command(mode: str):
             list[str] | None, typer.Option(metavar="TOKEN", help="Custom Diffusion modifier token (repeatable).")
         ] = None,
         prompt_template: Annotated[str | None, typer.Option(help="e.g. 'a photo of a {name} {text_cond}'.")] = None,
+        prompt_kind: Annotated[
+            PromptKind,
+            typer.Option(
+                help="subject: the task's prompts; class: the same prompts without the unique token (DreamBench's "
+                "class images, graded for prior preservation by the task dreambench-pres).",
+            ),
+        ] = "subject",
         unique_token: Annotated[
             str | None, typer.Option(help="DreamBench: the rare token before the class word (default sks).")
         ] = None,
@@ -156,6 +178,7 @@ def _generation_command(mode: str):
 
         try:
             spec = load_task(task)
+            prompt_template = _class_prompts(spec, prompt_template) if prompt_kind == "class" else prompt_template
             checkpoints = parse_checkpoints(grid or []) if mode == "sweep" else {}
             chosen = build_adapter(
                 adapter,

@@ -73,11 +73,12 @@ def _course(name: str) -> Callable[[Console], Demo]:
     """The demo of a task on its course fixture: the course's own file and folder names, tiny images."""
 
     def demo(out: Console) -> Demo:
-        from grader.testing.courses import OFFLINE_FACES, SHIPPED, build_test_classifiers
+        from grader.testing.courses import FIXTURE_OF, OFFLINE_FACES, SHIPPED, build_test_classifiers
 
         task = load_task(name)
-        submission, data = SHIPPED[name]
-        root = fixtures_dir() / "courses" / name
+        fixture = FIXTURE_OF.get(name, name)
+        submission, data = SHIPPED[fixture]
+        root = fixtures_dir() / "courses" / fixture
         options, stand_ins = _test_models(task, GradeOptions())
         if any(e.kind == "deepface" for e in task.encoders()):  # the course's face weights are not on PyPI
             faces = OFFLINE_FACES
@@ -96,10 +97,10 @@ def _course(name: str) -> Callable[[Console], Demo]:
 
 def demos() -> dict[str, Callable[[Console], Demo]]:
     """Every demo by task name: the face example, ml2025-hw10's synthetic submission, each course fixture."""
-    from grader.testing.courses import SHIPPED
+    from grader.testing.courses import FIXTURE_OF, SHIPPED
 
     found: dict[str, Callable[[Console], Demo]] = {"face-identity": _face_identity, "ml2025-hw10": _ml2025}
-    for name in SHIPPED:
+    for name in [*SHIPPED, *FIXTURE_OF]:
         found.setdefault(name, _course(name))
     return found
 

@@ -563,6 +563,7 @@ def test_the_tiny_kit_builds_from_the_command_line_and_generates(tmp_path, ml202
         assert len(list((tmp_path / adapter).rglob("*.jpg"))) == 4
 
 
+@pytest.mark.heavy  # generates and grades twice per checkpoint kind: runs beside py (tox.ini)
 @pytest.mark.parametrize("adapter", ["lora", "textual-inversion"])
 def test_a_checkpoint_sweep_generates_and_grades_each_checkpoint(adapter, tmp_path, tiny_sd, ml2025, tiny_models):
     from diffusers import UNet2DConditionModel

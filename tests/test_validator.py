@@ -52,6 +52,7 @@ def _exact_completion(values: dict[str, np.ndarray], missing: int, total: int, l
     return chance
 
 
+@pytest.mark.heavy  # grades the fixture: runs beside py (tox.ini)
 def test_partial_check_reports_the_completed_pass_probability(tiny_models, tmp_path):
     submission = tmp_path / "submission"
     shutil.copytree(FIXTURE / "submission", submission)
@@ -91,6 +92,7 @@ def _fixture_images() -> dict[str, list[Image.Image]]:
     }
 
 
+@pytest.mark.heavy  # grades the fixture: runs beside py (tox.ini)
 def test_the_validator_equals_grader_check(tiny_models, tmp_path):
     lines = {"dino": 85.0, "clip_t": -10.0}
     options = GradeOptions(models_dir=tiny_models, thresholds=lines, tier="custom")
@@ -113,6 +115,7 @@ def test_the_validator_equals_grader_check(tiny_models, tmp_path):
     assert "object-1/clip_t_margin" in logged and "object-1/pass_probability" in logged and "mean/dino" in logged
 
 
+@pytest.mark.heavy  # grades the fixture: runs beside py (tox.ini)
 def test_the_validator_grades_a_few_images_as_a_partial_grade(tiny_models, tmp_path):
     validator = grader.Validator("ml2025-hw10", FIXTURE / "data", models=tiny_models, cache=False)
     few = {s: images[:3] for s, images in _fixture_images().items()}

@@ -78,10 +78,11 @@ def judge(
     per_image = scores.per_image()
     kept, select, notes = _selection(run, scores)
     aggregations = {n: task.metrics[n].aggregation for n in per_image}
+    resampled = {n: v for n, v in per_image.items() if not RULES.get(task.metrics[n].rule).set_level}
     if complete is None:
-        distributions = confidence.bootstrap_distributions(per_image, aggregations, select)
+        distributions = confidence.bootstrap_distributions(resampled, aggregations, select)
     else:
-        distributions = confidence.completion_distributions(per_image, aggregations, complete, select)
+        distributions = confidence.completion_distributions(resampled, aggregations, complete, select)
     metrics: dict[str, MetricResult] = {}
     failures: list[str] = []
     for name, metric in task.metrics.items():

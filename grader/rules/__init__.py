@@ -103,6 +103,7 @@ class Rule:
     scale: str = ""  # what one per-image value is, for comparing with published numbers
     # The subject's score in other published conventions, from the per-image values it averages (exact only).
     conventions: Callable[[np.ndarray], dict[str, float]] | None = None
+    set_level: bool = False  # the value is the set's (each image carries it): no bootstrap interval
 
 
 RULES: Registry[Rule] = Registry("rule", "t2i_grader.rules", "grader.rules.builtin")

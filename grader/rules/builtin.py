@@ -8,8 +8,9 @@ import numpy as np
 
 from grader.metrics import face_distance, faceless_flags, reference_similarity, text_similarity
 from grader.metrics.classification import softmax, zero_shot_predict
-from grader.metrics.similarity import clip_score, paired_similarity
-from grader.problems import Problem
+from grader.metrics.sets import cmmd_contributions, kid_contributions, pairwise_diversity, vendi_score
+from grader.metrics.similarity import clip_score, l2_normalize, paired_similarity
+from grader.problems import Problem, Severity
 from grader.rules import RULES, ImageScores, Rule, RuleInput
 from grader.text_templates import TemplateError, fill
 
@@ -94,6 +95,37 @@ def _scored_texts(rin: RuleInput, score: Callable[[np.ndarray, np.ndarray], np.n
     return ImageScores(values, details, notes=long_text_notes(rin, texts))
 
 
+def _against_the_references_as_a_set(contributions: Callable[[np.ndarray, np.ndarray], np.ndarray], what: str):
+    """A distance between the subject's generated images and its references as sets (CMMD, KID), as per-image
+    contributions to its unbiased estimate; a note-level problem when either side has fewer than two images."""
+
+    def rule(rin: RuleInput) -> ImageScores | None:
+        refs = _reference_embeddings(rin)
+        generated = rin.embeddings.of(rin.subject.images)
+        if len(refs) < 2 or len(generated) < 2:
+            message = (
+                f"{rin.subject.subject}: {what} compares two sets and needs two images or more on each side "
+                f"({len(generated)} generated, {len(refs)} references); not computed"
+            )
+            return ImageScores.unscorable(Problem(rin.meta_file, message, rin.subject.subject, Severity.NOTE))
+        return ImageScores(contributions(l2_normalize(generated), l2_normalize(refs)))
+
+    return rule
+
+
+def _diversity(rin: RuleInput) -> ImageScores:
+    """Per image, its mean 1 - cos to the other images of its prompt (all the subject's images without prompts)."""
+    generated = rin.embeddings.of(rin.subject.images)
+    prompts = [rin.subject.fields_of(i).get("prompt", "") for i in range(len(rin.subject.images))]
+    return ImageScores(100.0 * pairwise_diversity(generated, prompts))
+
+
+def _vendi(rin: RuleInput) -> ImageScores:
+    """The subject's Vendi score, carried by every image (a value of the set: no interval)."""
+    generated = rin.embeddings.of(rin.subject.images)
+    return ImageScores(np.full(len(generated), vendi_score(generated) if len(generated) else np.nan))
+
+
 def _faceless(rin: RuleInput) -> ImageScores:
     assert rin.has_face is not None  # a face rule's encoder finds faces
     return ImageScores(faceless_flags(rin.has_face))
@@ -166,6 +198,20 @@ def _clip_score_conventions(values: np.ndarray) -> dict[str, float]:
 
 
 COSINE_SCALE = "100·cos per image, not clamped at 0"
+
+
+def _set_distance(name: str, description: str, contributions: Callable, scale: str) -> Rule:
+    """A distance between the generated images and the references as sets: lower is closer; per image its
+    contribution, whose mean is the distance."""
+    return Rule(
+        name,
+        f"{description}; per image its contribution, whose mean is the {name.upper()}.",
+        frozenset({"image"}),
+        _against_the_references_as_a_set(contributions, name.upper()),
+        frozenset({"references"}),
+        higher_is_better=False,
+        scale=scale,
+    )
 
 # What a rule reads: the subject's reference images, each image's text (from the template), the pairs of a
 # paired layout, each image's label, the texts of every label (from the template).
@@ -242,6 +288,46 @@ for _rule in (
         _pixel_mse,
         frozenset({PAIRS}),
         higher_is_better=False,
+    ),
+    Rule(
+        "prior_preservation",
+        "100·cos(image, reference), mean over the references, of images made from the class prompt without the "
+        "subject's token (DreamBooth's PRES): lower is better, the class is not overwritten by the subject.",
+        frozenset({"image"}),
+        _against_references(reference_similarity),
+        frozenset({REFERENCES}),
+        higher_is_better=False,
+        scale=COSINE_SCALE,
+    ),
+    _set_distance(
+        "cmmd",
+        "CMMD: 1000·MMD² (Gaussian RBF, sigma 10, unbiased) between the L2-normalised embeddings of the generated "
+        "images and of the references",
+        cmmd_contributions,
+        "1000 x MMD² of the set (per image: its contribution)",
+    ),
+    _set_distance(
+        "kid",
+        "KID over one subset of all images: unbiased MMD² with the cubic polynomial kernel between the generated "
+        "images and the references",
+        kid_contributions,
+        "MMD² of the set, polynomial kernel (per image: its contribution)",
+    ),
+    Rule(
+        "diversity",
+        "100·(1 - cos) between an image and the other images of its prompt, mean: an embedding-based diversity "
+        "(not DreamBooth's LPIPS-based DIV).",
+        frozenset({"image"}),
+        _diversity,
+        scale="100 x (1 - cos), mean over pairs of one prompt",
+    ),
+    Rule(
+        "vendi",
+        "The Vendi score of the subject's images (cosine kernel): the effective number of distinct images.",
+        frozenset({"image"}),
+        _vendi,
+        set_level=True,
+        scale="effective number of images (1 to n); a value of the set",
     ),
     Rule(
         "classifier_correct",

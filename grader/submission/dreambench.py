@@ -182,7 +182,12 @@ def plan_dreambench(layout: DreamBenchLayout, data: Path, template: str | None, 
         confined(data, subject.name, source, "subject")
         refs, _ = reference_folder(data / subject.name, layout.files, subject.name)
         for index, prompt in enumerate(subject.prompts):
-            fields = {"prompt": prompt, "subject": subject.name, "class": subject.class_word}
+            fields = {
+                "prompt": prompt,
+                "prompt_without_token": subject.clip_texts[index],  # --prompt-kind class generates from it
+                "subject": subject.name,
+                "class": subject.class_word,
+            }
             text = fill_or_usage(template or "{prompt}", fields, "--prompt-template")
             jobs += [
                 Job(subject.name, text, Path(subject.name) / str(index) / f"{k}.png", refs, subject.class_word or "")
