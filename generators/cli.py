@@ -442,7 +442,7 @@ def _print_sweep(result, out: Path, spec) -> None:
         out_console.print("no lines in this tier: no setting is recommended", highlight=False)
     else:
         out_console.print(f"recommended for every subject: {result.recommended.sentence()}", highlight=False)
-    if result.dropped or result.images_generated != result.images_full:
+    if result.adaptive:
         share = result.images_generated / result.images_full if result.images_full else 0.0
         gone = ", ".join(f"{name} (after {n} per subject)" for name, n in result.dropped.items())
         out_console.print(

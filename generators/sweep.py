@@ -163,6 +163,7 @@ def run_sweep(
     sweep = SweepResult(table, [], recommended, rank_settings(table), grid, examples=examples, test_models=test_models)
     jobs = len(plan(task, data, settings.prompt_template, settings.unique_token))
     sweep.images_generated, sweep.images_full, sweep.dropped = generated, jobs * len(points), dropped
+    sweep.adaptive = adaptive
     sweep.plots = plot_sweep(sweep, task, out)
     sweep.html = write_sweep_html(sweep, task, out)
     return sweep

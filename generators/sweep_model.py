@@ -55,6 +55,7 @@ class SweepResult:
     html: Path | None = None
     examples: dict[str, list[Path]] = field(default_factory=dict)  # setting -> a generated image per subject
     test_models: list[str] = field(default_factory=list)  # test stand-ins used (grading models, the base): no meaning
+    adaptive: bool = False  # raced (generators.racing) rather than run in full
     images_generated: int = 0  # by this sweep (an adaptive one generates fewer than the full grid)
     images_full: int = 0  # what the full grid generates
     dropped: dict[str, int] = field(default_factory=dict)  # setting -> images per subject when the race dropped it

@@ -197,6 +197,7 @@ class GradeResult:
     overall: dict[str, float] = field(default_factory=dict)  # metric -> mean over subjects, where the task asks
     published: dict[str, dict[str, float]] = field(default_factory=dict)  # reference rows, not measured here
     coverage: dict[str, Any] = field(default_factory=dict)  # of the task's benchmark: subjects, images, partial
+    pooled: dict[str, float] = field(default_factory=dict)  # set distances over the whole submission at once
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. classification summaries
     comparability: dict[str, dict] = field(default_factory=dict)  # metric -> encoder, scale, template, ...
     created_at: str = ""  # UTC, ISO 8601
@@ -326,6 +327,7 @@ class GradeResult:
             "overall": self.overall,
             "published": self.published,
             "coverage": self.coverage,
+            "pooled": self.pooled,
             "extras": self.extras,
             "comparability": self.comparability,
         }

@@ -145,6 +145,11 @@ def test_dreambench_reports_cmmd_diversity_and_vendi_in_every_view(tiny_models, 
     generated, refs = _clip_features(tiny_models, images), _clip_features(tiny_models, references)
     assert subject["metrics"]["cmmd"]["value"] == pytest.approx(cmmd(generated, refs), abs=1e-4)
     assert subject["metrics"]["cmmd"]["ci_low"] is not None  # an interval, not only the point
+    everything = sorted(p for p in (COURSE / "results").rglob("*.png"))
+    photos = sorted((COURSE / "dataset").glob("*/*.jpg"))
+    pooled = cmmd(_clip_features(tiny_models, everything), _clip_features(tiny_models, photos))
+    assert report["pooled"]["cmmd"] == pytest.approx(pooled, abs=1e-4)  # the whole submission at once
+    assert "over the whole submission at once" in res.output
     assert subject["metrics"]["vendi"]["ci_low"] is None  # a value of the set: no interval
     assert 1.0 <= subject["metrics"]["vendi"]["value"] <= len(images)
     for label in ("CMMD", "DIV (DINO)", "Vendi (DINO)"):

@@ -65,6 +65,7 @@ def grade(
         if not subjects:  # an empty grade is not a pass
             problems.append(Problem(str(data), "the data names no subject: nothing was graded", None, Severity.ERROR))
         settings = provenance.settings(run, options, resources, encoded, data)
+        pooled = provenance.pooled(run.task, encoded)
     problems += provenance.cache_problems(resources)
     notes += provenance.grade_notes(run, options, subjects)
     notes += provenance.group_notes(run.task, subjects, {s.subject: s.fields for s in inputs.subjects})
@@ -96,5 +97,6 @@ def grade(
         overall=provenance.overall(run.task, subjects),
         published=run.task.published,
         coverage=covered,
+        pooled=pooled,
         extras=provenance.extras(run.task, rows),
     )

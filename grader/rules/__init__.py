@@ -104,6 +104,9 @@ class Rule:
     # The subject's score in other published conventions, from the per-image values it averages (exact only).
     conventions: Callable[[np.ndarray], dict[str, float]] | None = None
     set_level: bool = False  # the value is the set's (each image carries it): no bootstrap interval
+    # A distance of two sets, computed once over the whole submission too (every generated image against every
+    # reference), from the two sets' embeddings.
+    pooled: Callable[[np.ndarray, np.ndarray], float] | None = None
 
 
 RULES: Registry[Rule] = Registry("rule", "t2i_grader.rules", "grader.rules.builtin")

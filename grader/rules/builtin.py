@@ -202,7 +202,11 @@ COSINE_SCALE = "100·cos per image, not clamped at 0"
 
 def _set_distance(name: str, description: str, contributions: Callable, scale: str) -> Rule:
     """A distance between the generated images and the references as sets: lower is closer; per image its
-    contribution, whose mean is the distance."""
+    contribution, whose mean is the distance; over the whole submission too (``pooled``)."""
+
+    def pooled(generated: np.ndarray, references: np.ndarray) -> float:
+        return float(contributions(l2_normalize(generated), l2_normalize(references)).mean())
+
     return Rule(
         name,
         f"{description}; per image its contribution, whose mean is the {name.upper()}.",
@@ -211,7 +215,9 @@ def _set_distance(name: str, description: str, contributions: Callable, scale: s
         frozenset({"references"}),
         higher_is_better=False,
         scale=scale,
+        pooled=pooled,
     )
+
 
 # What a rule reads: the subject's reference images, each image's text (from the template), the pairs of a
 # paired layout, each image's label, the texts of every label (from the template).
