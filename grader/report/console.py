@@ -256,7 +256,8 @@ def render(result: GradeResult, console: Console, per_image: bool = False, sort_
             soft_wrap=True,
         )
     if result.pooled:
-        labels = {n: m.label for n, m in (_first(result).metrics.items() if _first(result) else [])}
+        first = _first(result)
+        labels = {n: m.label for n, m in first.metrics.items()} if first else {}
         pooled = ", ".join(f"{labels.get(n, n)} {v:.4f}" for n, v in result.pooled.items())
         console.print(
             f"[dim]over the whole submission at once (every generated image against every reference): {pooled}[/]",
