@@ -107,6 +107,7 @@ def test_models_reports_present_and_missing(tiny_models, tmp_path):
     assert str(deep / "openai" / "clip-vit-large-patch14-336") in res.output
 
 
+@pytest.mark.heavy  # a fresh interpreter imports everything: runs beside py (tox.ini)
 def test_console_script_runs(ml2025, tiny_models, task_with_lines):
     """The installed entry point, as a user runs it."""
     exe = Path(sys.executable).with_name("grader")
