@@ -9,9 +9,6 @@ import pytest
 
 from grader.assertions import assert_no_regression, regressions
 
-# Runs pytest inside pytest, grading each time: CI runs it beside py (tox.ini), so the two cores finish together.
-pytestmark = pytest.mark.heavy
-
 pytest_plugins = ["pytester"]
 
 PASSING_AND_FAILING = """
