@@ -71,7 +71,8 @@ class Validator:
 
     def score(self, images: Mapping[str, Sequence[ImageLike]]) -> GradeResult:
         """Grade ``images`` (per subject, the first ones of its prompts, in order): the result ``grader check``
-        gives on these images written as the task's layout (lossless), as a partial grade when some are missing."""
+        gives on these images written as the task's layout (as PNG, lossless, wherever the task reads PNG, as every
+        built-in task does), as a partial grade when some are missing."""
         from grader.grading import grade
 
         unknown = sorted(set(images) - set(self.jobs))
