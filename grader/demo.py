@@ -83,6 +83,12 @@ def _course(name: str) -> Callable[[Console], Demo]:
         if any(e.kind == "deepface" for e in task.encoders()):  # the course's face weights are not on PyPI
             faces = OFFLINE_FACES
             options = replace(options, face_model=faces["face_model"], face_detector=faces["face_detector"])
+        if any(e.kind == "lpips" for e in task.encoders()):  # torchvision's AlexNet weights are not on PyPI
+            from grader.encoders.lpips import build_test_weights
+
+            build_test_weights(cache_dir() / "test-models")
+            options = replace(options, models_dir=cache_dir() / "test-models")
+            stand_ins.append(f"LPIPS's AlexNet and linear layers (random weights, in {cache_dir() / 'test-models'})")
         if any(e.kind == "classifier" for e in task.encoders()):
             classifiers = build_test_classifiers(cache_dir() / "test-models" / "classifiers")
             options = replace(options, classifiers=classifiers)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from grader.encoders import ENCODERS, BuildContext, EncoderKind, Status
 from grader.encoders.fingerprints import hub_model_info, transformers_fingerprint
-from grader.encoders.specs import ClassifierEncoder, FaceEncoder, PixelEncoder, TransformersEncoder
+from grader.encoders.specs import ClassifierEncoder, FaceEncoder, LpipsEncoder, PixelEncoder, TransformersEncoder
 from grader.errors import ModelMissingError
 from grader.models import fetch_command, locate, resolve
 from grader.result import ModelInfo
@@ -74,6 +74,22 @@ def _pixels(spec: PixelEncoder, context: BuildContext):
     return PixelReader(spec)
 
 
+def _lpips(spec: LpipsEncoder, context: BuildContext):
+    from grader.encoders.lpips import LpipsReader
+
+    return LpipsReader(spec, context.models_dir)
+
+
+def _lpips_status(spec: LpipsEncoder, models_dir: Path | None, fetch: bool) -> Status:
+    from grader.encoders.lpips import weight_files
+
+    try:
+        backbone, linear = weight_files(models_dir)
+    except ModelMissingError as exc:
+        return Status(spec.model, "[red]missing[/]", True, str(exc))
+    return Status(spec.model, "[green]present[/]", detail=f"{backbone}, {linear}")
+
+
 def _classifier(spec: ClassifierEncoder, context: BuildContext):
     from grader.encoders.classifier import ClassifierReader
 
@@ -109,6 +125,7 @@ for _kind in (
         _pixels,
         status=lambda spec, models_dir, fetch: Status(spec.model, "no model: read from the image files"),
     ),
+    EncoderKind("lpips", LpipsEncoder, frozenset({"lpips"}), _lpips, status=_lpips_status),
     EncoderKind(
         "classifier",
         ClassifierEncoder,

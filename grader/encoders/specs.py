@@ -118,3 +118,17 @@ class ClassifierEncoder(EncoderSpecBase):
     @property
     def key(self) -> tuple:
         return (self.kind, self.architecture, self.image_size, self.mean, self.std)
+
+
+class LpipsEncoder(EncoderSpecBase):
+    """LPIPS (Zhang et al., 2018; the ``lpips`` package, v0.1, AlexNet): each image as its channel-normalised
+    AlexNet feature maps, weighted by the learned linear layers, so that the squared distance of two images' vectors
+    is their LPIPS distance. Needs torchvision's AlexNet weights and the ``lpips`` package's linear layers."""
+
+    kind: Literal["lpips"]
+    net: Literal["alex"] = "alex"
+    size: int = Field(default=256, gt=15, description="Images are resized to size x size (bilinear) first.")
+
+    @property
+    def model(self) -> str:
+        return f"lpips v0.1 ({self.net}, {self.size} px)"

@@ -120,6 +120,21 @@ def _diversity(rin: RuleInput) -> ImageScores:
     return ImageScores(100.0 * pairwise_diversity(generated, prompts))
 
 
+def _lpips_diversity(rin: RuleInput) -> ImageScores:
+    """Per image, its mean LPIPS distance to the other images of its prompt (DreamBooth's DIV, per image)."""
+    from grader.encoders.lpips import lpips_distance
+
+    vectors = rin.embeddings.of(rin.subject.images)
+    prompts = [rin.subject.fields_of(i).get("prompt", "") for i in range(len(rin.subject.images))]
+    values = np.full(len(vectors), np.nan)
+    for prompt in dict.fromkeys(prompts):
+        members = np.array([i for i, p in enumerate(prompts) if p == prompt])
+        if len(members) > 1:
+            block = lpips_distance(vectors[members], vectors[members])
+            values[members] = block.sum(1) / (len(members) - 1)
+    return ImageScores(values)
+
+
 def _vendi(rin: RuleInput) -> ImageScores:
     """The subject's Vendi score, carried by every image (a value of the set: no interval)."""
     generated = rin.embeddings.of(rin.subject.images)
@@ -326,6 +341,13 @@ for _rule in (
         frozenset({"image"}),
         _diversity,
         scale="100 x (1 - cos), mean over pairs of one prompt",
+    ),
+    Rule(
+        "lpips_diversity",
+        "LPIPS between an image and the other images of its prompt, mean: DreamBooth's DIV.",
+        frozenset({"lpips"}),
+        _lpips_diversity,
+        scale="LPIPS distance (v0.1, AlexNet), mean over pairs of one prompt",
     ),
     Rule(
         "vendi",

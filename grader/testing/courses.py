@@ -255,7 +255,7 @@ SHIPPED: dict[str, tuple[str, str]] = {
     "dreambench-plus": ("results", "data"),
 }
 # Tasks that grade another task's layout read its fixture (class images are laid out as subject images).
-FIXTURE_OF = {"dreambench-pres": "dreambench"}
+FIXTURE_OF = {"dreambench-pres": "dreambench", "dreambench-div": "dreambench"}
 # Offline stand-ins for the course's face models (GhostFaceNet and SSD do not ship on PyPI): real ones that do.
 OFFLINE_FACES = {"face_model": "Dlib", "face_detector": "centerface"}
 
