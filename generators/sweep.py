@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,8 @@ def run_sweep(
     test_models = [f"{base} (tiny test pipeline)"] if is_test_pipeline(base_path) else []
     points = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     options = grade_options or GradeOptions(models_dir=models_dir)
-    full = _images_per_subject(task, data, settings)
+    jobs = plan(task, data, settings.prompt_template, settings.unique_token)
+    full = max(Counter(job.subject for job in jobs).values(), default=0)  # a full run's images per subject
     sizes = rounds(full) if adaptive else [full]
     latest: dict[str, list[dict]] = {}
     examples: dict[str, list[Path]] = {}
@@ -161,8 +163,7 @@ def run_sweep(
     finished = table[table["dropped_after"].isna()]  # the full grid's rule, over the settings graded in full
     recommended = recommend(finished, grid, isinstance(adapter, IPAdapter))
     sweep = SweepResult(table, [], recommended, rank_settings(table), grid, examples=examples, test_models=test_models)
-    jobs = len(plan(task, data, settings.prompt_template, settings.unique_token))
-    sweep.images_generated, sweep.images_full, sweep.dropped = generated, jobs * len(points), dropped
+    sweep.images_generated, sweep.images_full, sweep.dropped = generated, len(jobs) * len(points), dropped
     sweep.adaptive = adaptive
     sweep.plots = plot_sweep(sweep, task, out)
     sweep.html = write_sweep_html(sweep, task, out)
@@ -191,14 +192,6 @@ def _rows(result: GradeResult, point: dict[str, float]) -> list[dict]:
         row["images_per_subject"] = subject.n_images
         rows.append(row)
     return rows
-
-
-def _images_per_subject(task: Task, data: Path, settings: GenerationSettings) -> int:
-    """The most images the task asks of one subject: a full run's count per subject."""
-    counts: dict[str, int] = {}
-    for job in plan(task, data, settings.prompt_template, settings.unique_token):
-        counts[job.subject] = counts.get(job.subject, 0) + 1
-    return max(counts.values(), default=0)
 
 
 def _images_in(folder: Path) -> int:

@@ -62,8 +62,18 @@ def bootstrap_distributions(
     n = len(next(iter(per_image.values()))) if per_image else 0
     if n == 0:
         return {}
+    return _aggregated(per_image, aggregations, resample_blocks(n, seed=seed), select)
+
+
+def _aggregated(
+    per_image: dict[str, np.ndarray],
+    aggregations: Mapping[str, str],
+    blocks: Iterator[np.ndarray],
+    select: Callable[[np.ndarray], np.ndarray] | None,
+) -> dict[str, np.ndarray]:
+    """Per metric, its aggregate over each row of image indices in ``blocks`` (after ``select``, a top-k)."""
     parts: dict[str, list[np.ndarray]] = {name: [] for name in per_image}
-    for indices in resample_blocks(n, seed=seed):
+    for indices in blocks:
         if select is not None:
             indices = select(indices)
         for name, values in per_image.items():
@@ -88,16 +98,14 @@ def completion_distributions(
     if missing <= 0:
         return bootstrap_distributions(per_image, aggregations, select, seed)
     rng = np.random.default_rng(seed)
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in per_image}
-    for start in range(0, RESAMPLES, BLOCK):
-        rows = min(BLOCK, RESAMPLES - start)
-        present = np.broadcast_to(np.arange(n), (rows, n))
-        indices = np.concatenate([present, rng.integers(0, n, (rows, missing))], axis=1)
-        if select is not None:
-            indices = select(indices)
-        for name, values in per_image.items():
-            parts[name].append(aggregate_rows(values[indices], aggregations[name]))
-    return {name: np.concatenate(blocks) for name, blocks in parts.items()}
+
+    def completions() -> Iterator[np.ndarray]:
+        for start in range(0, RESAMPLES, BLOCK):
+            rows = min(BLOCK, RESAMPLES - start)
+            present = np.broadcast_to(np.arange(n), (rows, n))
+            yield np.concatenate([present, rng.integers(0, n, (rows, missing))], axis=1)
+
+    return _aggregated(per_image, aggregations, completions(), select)
 
 
 @dataclass(frozen=True)

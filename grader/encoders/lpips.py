@@ -22,6 +22,7 @@ from grader.encoders.base import batched
 from grader.encoders.specs import LpipsEncoder
 from grader.errors import ModelMissingError
 from grader.images import DecodedImage
+from grader.paths import package_data
 from grader.reading import ReadsDecoded
 from grader.result import ModelInfo
 
@@ -47,12 +48,8 @@ def alexnet_features() -> nn.Sequential:
 
 
 def _packaged_linear() -> Path | None:
-    from importlib.util import find_spec
-
-    spec = find_spec("lpips")  # found, not imported: the package imports torchvision
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "weights" / "v0.1" / LINEAR_FILE
+    """The linear layers inside the installed ``lpips`` package (found, not imported: it imports torchvision)."""
+    return package_data("lpips", f"weights/v0.1/{LINEAR_FILE}")
 
 
 def weight_files(models_dir: Path | None) -> tuple[Path, Path]:
@@ -68,11 +65,9 @@ def weight_files(models_dir: Path | None) -> tuple[Path, Path]:
             looked = ", ".join(str(p) for p in backbone)
             missing.append(f"{ALEXNET_FILE} (looked in {looked}; download {ALEXNET_URL})")
         if found[1] is None:
-            looked = ", ".join(str(p) for p in linear if p is not None)
-            missing.append(
-                f"{LINEAR_FILE}, LPIPS's linear layers (looked in {looked or 'no folder'}; "
-                "pip install --no-deps lpips==0.1.4 ships it)"
-            )
+            looked = ", ".join([*(str(p) for p in linear if p is not None), "the installed lpips package"])
+            ships = "pip install --no-deps lpips==0.1.4 ships it"
+            missing.append(f"{LINEAR_FILE}, LPIPS's linear layers (looked in {looked}; {ships})")
         raise ModelMissingError("LPIPS weights missing: " + "; ".join(missing))
     return found[0], found[1]
 
@@ -122,7 +117,7 @@ class LpipsReader(ReadsDecoded):
                     parts.append(weighted.flatten(1))
                 if index == TAPS[-1]:
                     break
-            vectors += list(torch.cat(parts, dim=1).double().numpy())
+            vectors += list(torch.cat(parts, dim=1).numpy())  # float32: half the memory; distances in float64
             if progress:
                 progress(len(batch))
         return vectors

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from grader.errors import ModelMissingError
-from grader.paths import cache_dir
+from grader.paths import cache_dir, package_data
 
 # Files deepface needs per recognition model (by backend engine) and per detector.
 MODEL_FILES: dict[str, dict[str, list[str]]] = {
@@ -68,13 +68,7 @@ def user_weights_dir() -> Path:
 def packaged_file(name: str) -> Path | None:
     if name not in PACKAGED:
         return None
-    module, inner = PACKAGED[name]
-    spec = importlib.util.find_spec(module)  # located without importing the package
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(location) / inner
-        if candidate.is_file():
-            return candidate
-    return None
+    return package_data(*PACKAGED[name])
 
 
 def required_files(model: str, detector: str, backend: str) -> list[str]:

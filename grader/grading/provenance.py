@@ -148,8 +148,6 @@ def coverage_note(found: dict[str, Any], published: bool) -> list[str]:
 def pooled(task: Task, encoded: Encoded) -> dict[str, float]:
     """The set distances over the whole submission: every generated image against every reference photo at once
     (not the mean of the subjects' values); metrics whose two sets have fewer than two images are left out."""
-    from grader.rules import RULES
-
     found = {}
     subjects = encoded.inputs.subjects
     for name, metric in task.metrics.items():
@@ -157,10 +155,8 @@ def pooled(task: Task, encoded: Encoded) -> dict[str, float]:
         if rule.pooled is None:
             continue
         embeddings = encoded.embeddings[metric.encoder.key]
-        generated = embeddings.of([p for s in subjects for p in s.images])
-        references = embeddings.of(list(dict.fromkeys(p for s in subjects for p in s.references)))
-        generated = generated[~np.isnan(generated).any(axis=1)] if len(generated) else generated
-        references = references[~np.isnan(references).any(axis=1)] if len(references) else references
+        generated = embeddings.with_reading([p for s in subjects for p in s.images])
+        references = embeddings.with_reading(list(dict.fromkeys(p for s in subjects for p in s.references)))
         if len(generated) >= 2 and len(references) >= 2:
             found[name] = rule.pooled(generated, references)
     return found

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader.metrics.similarity import cosine_matrix
+
 CMMD_SIGMA, CMMD_SCALE = 10.0, 1000.0  # Jayasumana et al., "Rethinking FID" (google-research/cmmd)
 
 
@@ -81,16 +83,12 @@ def kid_subsets(
     return float(np.mean(values)), float(np.std(values))
 
 
-def pairwise_diversity(x: np.ndarray, groups: list[str] | None = None) -> np.ndarray:
-    """Per image, its mean cosine distance (1 - cos) to the other images of its group (e.g. of the same prompt);
-    NaN for an image alone in its group. The mean over images is the mean pairwise distance within groups (each
-    group weighted by its size). An embedding-based diversity, not DreamBooth's LPIPS-based DIV."""
-    from grader.metrics.similarity import cosine_matrix
-
-    x = np.asarray(x, dtype=np.float64)
-    keys = groups if groups is not None else [""] * len(x)
-    distance = 1.0 - cosine_matrix(x, x)
-    values = np.full(len(x), np.nan)
+def mean_within_groups(distance: np.ndarray, groups: list[str] | None = None) -> np.ndarray:
+    """Per item, its mean ``distance`` to the other items of its group (e.g. images of the same prompt); NaN for an
+    item alone in its group. The mean over items is the mean pairwise distance within groups (each group weighted
+    by its size)."""
+    keys = groups if groups is not None else [""] * len(distance)
+    values = np.full(len(distance), np.nan)
     for key in dict.fromkeys(keys):
         members = np.array([i for i, k in enumerate(keys) if k == key])
         if len(members) < 2:
@@ -100,11 +98,16 @@ def pairwise_diversity(x: np.ndarray, groups: list[str] | None = None) -> np.nda
     return values
 
 
+def pairwise_diversity(x: np.ndarray, groups: list[str] | None = None) -> np.ndarray:
+    """Per image, its mean cosine distance (1 - cos) to the other images of its group (``mean_within_groups``).
+    An embedding-based diversity, not DreamBooth's LPIPS-based DIV."""
+    x = np.asarray(x, dtype=np.float64)
+    return mean_within_groups(1.0 - cosine_matrix(x, x), groups)
+
+
 def vendi_score(x: np.ndarray) -> float:
     """The Vendi score (Friedman and Dieng, 2023) of a set under the cosine-similarity kernel: exp of the Shannon
     entropy of the eigenvalues of K / n; from 1 (all alike) to n (all orthogonal)."""
-    from grader.metrics.similarity import cosine_matrix
-
     x = np.asarray(x, dtype=np.float64)
     eigenvalues = np.linalg.eigvalsh(cosine_matrix(x, x) / len(x))
     eigenvalues = eigenvalues[eigenvalues > 1e-12]

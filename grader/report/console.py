@@ -24,7 +24,8 @@ _STYLE = {
 }
 
 
-def _fmt(value: float | None, signed: bool = False, digits: int = 2) -> str:
+def number_text(value: float | None, signed: bool = False, digits: int = 2) -> str:
+    """A number as every view of a result writes it: ``-`` for none, ``digits`` decimals, a sign when asked."""
     if value is None:
         return "-"
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
@@ -44,14 +45,14 @@ def _metric_cells(m: MetricResult, digits: int) -> list[str]:
     threshold = line_text(m)
     if threshold == "uncalibrated":
         threshold = "[cyan]uncalibrated[/]"
-    margin = _fmt(shown_margin(m), signed=True, digits=digits)
+    margin = number_text(shown_margin(m), signed=True, digits=digits)
     if holds(m) is not None:
         margin = f"[{'green' if holds(m) else 'red'}]{margin}[/]"
     interval = m.margin_interval
     if interval and not m.is_count:
-        low, high = (_fmt(v, signed=True, digits=digits) for v in interval)
+        low, high = (number_text(v, signed=True, digits=digits) for v in interval)
         margin += f"\n[dim]\\[{low}, {high}][/]"
-    return [_fmt(m.value, digits=digits), threshold, margin]
+    return [number_text(m.value, digits=digits), threshold, margin]
 
 
 def chance_cell(s: SubjectResult) -> str:
@@ -128,13 +129,13 @@ def _subjects_table(result: GradeResult, compact: bool) -> Table:
     if result.overall:
         cells = [f"[bold]{result.overall_label}[/]", ""][:lead]
         for name in names:
-            cells += [_fmt(result.overall.get(name), digits=digits(result, name)), *blanks]
+            cells += [number_text(result.overall.get(name), digits=digits(result, name)), *blanks]
         table.add_row(*cells, *tail, end_section=not result.published)
     for method, values in result.published.items():
         cells = [f"[dim italic]{shown(method)}[/]", ""][:lead]
         for name in names:
             number = values.get(name)
-            cells += [f"[dim italic]{_fmt(number, digits=digits(result, name))}[/]", *blanks]
+            cells += [f"[dim italic]{number_text(number, digits=digits(result, name))}[/]", *blanks]
         table.add_row(*cells, "[dim italic]published[/]", *tail[1:])
     return table
 
@@ -148,7 +149,7 @@ def classification_tables(result: GradeResult) -> list[Table]:
             table.add_column(column, justify="left" if column == "class" else "right")
         names = summary.get("label_names", {})
         for label, accuracy in summary["per_class_accuracy"].items():
-            table.add_row(shown(f"{label} {names[label]}" if label in names else label), _fmt(accuracy))
+            table.add_row(shown(f"{label} {names[label]}" if label in names else label), number_text(accuracy))
         tables.append(table)
         cases = Table(title=shown(f"{subject}: most and least confident cases"), title_justify="left")
         for column in ("", "file", "label", "predicted", "p(label)"):
@@ -186,7 +187,7 @@ def images_table(result: GradeResult, sort_by: str = WORST) -> Table:
         cells, notes = [shown(item.subject), shown(item.file)], list(item.flags)
         for m in metrics:
             value = item.scores.get(m.metric)
-            text = _fmt(value, digits=digits(result, m.metric))
+            text = number_text(value, digits=digits(result, m.metric))
             line = lines[(item.subject, m.metric)]
             if value is not None and line.threshold is not None:
                 ok = meets(value, line.threshold, line.higher_is_better)
@@ -244,7 +245,7 @@ def render(result: GradeResult, console: Console, per_image: bool = False, sort_
         )
     console.print(subjects_table(result, console))
     ceilings = [
-        shown(f"{s.subject}: {m.label} {_fmt(m.ceiling, digits=digits(result, n))}")
+        shown(f"{s.subject}: {m.label} {number_text(m.ceiling, digits=digits(result, n))}")
         for s in result.subjects
         for n, m in s.metrics.items()
         if m.ceiling is not None

@@ -8,7 +8,13 @@ import numpy as np
 
 from grader.metrics import face_distance, faceless_flags, reference_similarity, text_similarity
 from grader.metrics.classification import softmax, zero_shot_predict
-from grader.metrics.sets import cmmd_contributions, kid_contributions, pairwise_diversity, vendi_score
+from grader.metrics.sets import (
+    cmmd_contributions,
+    kid_contributions,
+    mean_within_groups,
+    pairwise_diversity,
+    vendi_score,
+)
 from grader.metrics.similarity import clip_score, l2_normalize, paired_similarity
 from grader.problems import Problem, Severity
 from grader.rules import RULES, ImageScores, Rule, RuleInput
@@ -57,8 +63,7 @@ def _against_references(score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -
 
 
 def _reference_embeddings(rin: RuleInput) -> np.ndarray:
-    refs = rin.embeddings.of(rin.subject.references)
-    return refs[~np.isnan(refs).any(axis=1)] if len(refs) else refs
+    return rin.embeddings.with_reading(rin.subject.references)
 
 
 def _leave_one_out(score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
@@ -113,11 +118,14 @@ def _against_the_references_as_a_set(contributions: Callable[[np.ndarray, np.nda
     return rule
 
 
+def _prompts(rin: RuleInput) -> list[str]:
+    """Each image's prompt (one group for a subject whose images carry none): the groups diversity is taken in."""
+    return [rin.subject.fields_of(i).get("prompt", "") for i in range(len(rin.subject.images))]
+
+
 def _diversity(rin: RuleInput) -> ImageScores:
-    """Per image, its mean 1 - cos to the other images of its prompt (all the subject's images without prompts)."""
-    generated = rin.embeddings.of(rin.subject.images)
-    prompts = [rin.subject.fields_of(i).get("prompt", "") for i in range(len(rin.subject.images))]
-    return ImageScores(100.0 * pairwise_diversity(generated, prompts))
+    """Per image, its mean 1 - cos to the other images of its prompt."""
+    return ImageScores(100.0 * pairwise_diversity(rin.embeddings.of(rin.subject.images), _prompts(rin)))
 
 
 def _lpips_diversity(rin: RuleInput) -> ImageScores:
@@ -125,14 +133,7 @@ def _lpips_diversity(rin: RuleInput) -> ImageScores:
     from grader.encoders.lpips import lpips_distance
 
     vectors = rin.embeddings.of(rin.subject.images)
-    prompts = [rin.subject.fields_of(i).get("prompt", "") for i in range(len(rin.subject.images))]
-    values = np.full(len(vectors), np.nan)
-    for prompt in dict.fromkeys(prompts):
-        members = np.array([i for i, p in enumerate(prompts) if p == prompt])
-        if len(members) > 1:
-            block = lpips_distance(vectors[members], vectors[members])
-            values[members] = block.sum(1) / (len(members) - 1)
-    return ImageScores(values)
+    return ImageScores(mean_within_groups(lpips_distance(vectors, vectors), _prompts(rin)))
 
 
 def _vendi(rin: RuleInput) -> ImageScores:
@@ -215,6 +216,11 @@ def _clip_score_conventions(values: np.ndarray) -> dict[str, float]:
 COSINE_SCALE = "100·cos per image, not clamped at 0"
 
 
+# What a rule reads: the subject's reference images, each image's text (from the template), the pairs of a
+# paired layout, each image's label, the texts of every label (from the template).
+REFERENCES, TEXTS, PAIRS, LABELS, LABEL_TEXTS = "references", "texts", "pairs", "labels", "label_texts"
+
+
 def _set_distance(name: str, description: str, contributions: Callable, scale: str) -> Rule:
     """A distance between the generated images and the references as sets: lower is closer; per image its
     contribution, whose mean is the distance; over the whole submission too (``pooled``)."""
@@ -227,16 +233,12 @@ def _set_distance(name: str, description: str, contributions: Callable, scale: s
         f"{description}; per image its contribution, whose mean is the {name.upper()}.",
         frozenset({"image"}),
         _against_the_references_as_a_set(contributions, name.upper()),
-        frozenset({"references"}),
+        frozenset({REFERENCES}),
         higher_is_better=False,
         scale=scale,
         pooled=pooled,
     )
 
-
-# What a rule reads: the subject's reference images, each image's text (from the template), the pairs of a
-# paired layout, each image's label, the texts of every label (from the template).
-REFERENCES, TEXTS, PAIRS, LABELS, LABEL_TEXTS = "references", "texts", "pairs", "labels", "label_texts"
 
 for _rule in (
     Rule(

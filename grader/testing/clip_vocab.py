@@ -7,6 +7,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+from grader.paths import package_data
+
 VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"
 # OpenAI's tokenizer keeps the first 49152 - 256 - 2 merges of the file (the rest are unused).
 N_MERGES = 49152 - 256 - 2
@@ -18,16 +20,14 @@ class VocabUnavailable(RuntimeError):
 
 def find_open_clip_vocab() -> Path:
     """Locate the BPE file without importing open_clip (it needs torchvision, which we avoid)."""
-    spec = importlib.util.find_spec("open_clip")
-    if spec is None or not spec.submodule_search_locations:
+    found = package_data("open_clip", VOCAB_FILE)
+    if found is not None:
+        return found
+    if importlib.util.find_spec("open_clip") is None:
         raise VocabUnavailable(
             "The CLIP BPE vocabulary comes from the open-clip-torch wheel, which is not installed. "
             "Install it without its dependencies: pip install --no-deps open-clip-torch"
         )
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / VOCAB_FILE
-        if candidate.is_file():
-            return candidate
     raise VocabUnavailable(f"open_clip is installed but {VOCAB_FILE} is not inside it")
 
 
