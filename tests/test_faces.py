@@ -176,6 +176,7 @@ def test_more_than_five_faceless_fails_the_gate(tmp_path, tiny_models):
     assert note in result.to_dict()["notes"]
     page = render_html(result, submission)
     assert html.escape(UNCALIBRATED_RULE, quote=True) in page and "&lt;= 5 (gate)" in page
+    assert 'aria-label="faceless below the line"' in page  # the gate is drawn as the line it is shown as
 
 
 def test_five_faceless_passes_the_gate_but_other_model_is_uncalibrated(tmp_path, tiny_models):

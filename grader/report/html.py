@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.report.console import verdict_sentence
-from grader.report.lines import line_text, shown_margin
+from grader.report.lines import holds, line_text, line_value, shown_margin
 from grader.report.ordering import WORST, deciding_metric, order_heading, ordered
 from grader.report.problems import group_problems
 from grader.result import NO_FACE, GradeResult, ImageScore, MetricResult, SubjectResult, line_flag
@@ -99,12 +99,14 @@ def full_size_mode(result: GradeResult, root: Path) -> tuple[bool, bool, str]:
 
 
 def bar(metric: MetricResult) -> dict | None:
-    """Where the score and its line sit on a 0-100 % track (the line in the middle); None without both."""
-    if metric.value is None or metric.threshold is None:
+    """Where the score and its line (or gate, as ``line_text`` shows it) sit on a 0-100 % track (the line in the
+    middle); None without both."""
+    line = line_value(metric)
+    if metric.value is None or line is None:
         return None
-    span = max(abs(metric.value - metric.threshold) * 1.25, abs(metric.threshold) * 0.1, 1e-9)
-    position = 50 + 50 * (metric.value - metric.threshold) / span
-    return {"value": max(0.0, min(100.0, position)), "passed": metric.passed}
+    span = max(abs(metric.value - line) * 1.25, abs(line) * 0.1, 1e-9)
+    position = 50 + 50 * (metric.value - line) / span
+    return {"value": max(0.0, min(100.0, position)), "passed": holds(metric)}
 
 
 def _image_view(image: ImageScore, subject: SubjectResult, root: Path, link: bool, embed: bool) -> ImageView:

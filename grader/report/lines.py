@@ -16,6 +16,13 @@ def line_text(m: MetricResult) -> str:
     return "-"
 
 
+def line_value(m: MetricResult) -> float | None:
+    """The value ``line_text`` names: the tier's line, else the gate's; None where it shows no number."""
+    if m.threshold is not None:
+        return m.threshold
+    return m.gate_value if m.calibrated else None
+
+
 def shown_margin(m: MetricResult) -> float | None:
     """The margin to the line, else to the gate."""
     return m.margin if m.margin is not None else m.gate_margin
