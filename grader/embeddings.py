@@ -121,11 +121,6 @@ class Embeddings:
         # A face encoder's reading of a faceless image (with enforce_detection) is empty: NaN in every column.
         return np.stack([np.full(width, np.nan) if r.ndim == 1 and len(r) == 0 < width else r for r in rows])
 
-    def with_reading(self, paths: list[Path]) -> np.ndarray:
-        """``of(paths)`` without the rows that hold no reading (a face encoder's faceless image: all NaN)."""
-        rows = self.of(paths)
-        return rows[~np.isnan(rows).any(axis=1)] if len(rows) else rows
-
     def has_face(self, paths: list[Path]) -> np.ndarray:
         return np.array([self.encoder.has_face(p) for p in paths], dtype=bool)
 
@@ -204,3 +199,8 @@ class _Budget:
 
     def finish(self) -> None:
         self(self.left)
+
+
+def with_reading(rows: np.ndarray) -> np.ndarray:
+    """Embedding rows without those that hold no reading (a face encoder's faceless image: all NaN)."""
+    return rows[~np.isnan(rows).any(axis=1)] if len(rows) else rows

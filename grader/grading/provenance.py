@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from grader import confidence
+from grader.embeddings import with_reading
 from grader.grading.encoding import Encoded
 from grader.grading.options import GradeOptions, Resources
 from grader.grading.running import RunningTask, labels
@@ -155,8 +156,8 @@ def pooled(task: Task, encoded: Encoded) -> dict[str, float]:
         if rule.pooled is None:
             continue
         embeddings = encoded.embeddings[metric.encoder.key]
-        generated = embeddings.with_reading([p for s in subjects for p in s.images])
-        references = embeddings.with_reading(list(dict.fromkeys(p for s in subjects for p in s.references)))
+        generated = with_reading(embeddings.of([p for s in subjects for p in s.images]))
+        references = with_reading(embeddings.of(list(dict.fromkeys(p for s in subjects for p in s.references))))
         if len(generated) >= 2 and len(references) >= 2:
             found[name] = rule.pooled(generated, references)
     return found

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from grader.embeddings import with_reading
 from grader.metrics import face_distance, faceless_flags, reference_similarity, text_similarity
 from grader.metrics.classification import softmax, zero_shot_predict
 from grader.metrics.sets import (
@@ -63,7 +64,7 @@ def _against_references(score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -
 
 
 def _reference_embeddings(rin: RuleInput) -> np.ndarray:
-    return rin.embeddings.with_reading(rin.subject.references)
+    return with_reading(rin.embeddings.of(rin.subject.references))
 
 
 def _leave_one_out(score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
